@@ -1,0 +1,55 @@
+// Builds everything `npm start` and the tests need, from source in this repository:
+// 1. the WebAssembly SIMD kernel (AssemblyScript → src/engine/kernels/gemm.wasm, then copied to dist),
+// 2. the TypeScript service (tsc → dist/),
+// 3. the dashboard (esbuild → dist/public/).
+// Each step is skipped when its outputs are newer than its inputs, so a second build is quick.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+
+function newest(path) {
+  if (!existsSync(path)) return 0;
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  return readdirSync(path).reduce((m, f) => Math.max(m, newest(join(path, f))), s.mtimeMs);
+}
+const stale = (outputs, inputs) =>
+  outputs.some((o) => !existsSync(o)) ||
+  Math.min(...outputs.map(newest)) < Math.max(...inputs.map(newest));
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+
+// 1. WebAssembly kernel
+const asmSrc = join(root, 'src/engine/kernels/assembly');
+const wasmOut = join(root, 'src/engine/kernels/gemm.wasm');
+if (existsSync(join(asmSrc, 'index.ts')) && stale([wasmOut], [asmSrc, join(root, 'asconfig.json')])) {
+  run(bin('asc'), ['src/engine/kernels/assembly/index.ts', '--config', 'asconfig.json', '--target', 'release']);
+}
+
+// 2. TypeScript
+if (stale([join(root, 'dist/server.js')], [join(root, 'src'), join(root, 'tsconfig.json')])) {
+  run(bin('tsc'), ['-p', 'tsconfig.json']);
+}
+if (existsSync(wasmOut)) {
+  mkdirSync(join(root, 'dist/engine/kernels'), { recursive: true });
+  cpSync(wasmOut, join(root, 'dist/engine/kernels/gemm.wasm'));
+}
+
+// 3. Dashboard
+const dashSrc = join(root, 'src/dashboard');
+if (existsSync(join(dashSrc, 'main.ts')) && stale([join(root, 'dist/public/app.js')], [dashSrc])) {
+  mkdirSync(join(root, 'dist/public'), { recursive: true });
+  run(bin('esbuild'), [
+    'src/dashboard/main.ts', '--bundle', '--minify', '--format=esm', '--target=es2022',
+    '--outfile=dist/public/app.js',
+  ]);
+}
+if (existsSync(dashSrc)) {
+  for (const f of readdirSync(dashSrc).filter((f) => /\.(html|css|svg)$/.test(f))) {
+    mkdirSync(join(root, 'dist/public'), { recursive: true });
+    cpSync(join(dashSrc, f), join(root, 'dist/public', f));
+  }
+}

@@ -1,0 +1,43 @@
+// The plain TypeScript kernel: obviously correct, used as the oracle the WebAssembly kernel is
+// tested against, and as the fallback where WebAssembly SIMD is missing. Accumulates in float64.
+import type { Kernels } from './types.js';
+
+export function createReferenceKernels(): Kernels {
+  let reserved = false;
+  return {
+    name: 'reference',
+    arena(lengths) {
+      if (reserved) throw new Error('arena() may be called once per kernel instance; create another instance');
+      reserved = true;
+      const total = lengths.reduce((s, n) => s + n, 0);
+      const buffer = new ArrayBuffer(total * 4);
+      let offset = 0;
+      return lengths.map((n) => {
+        const view = new Float32Array(buffer, offset * 4, n);
+        offset += n;
+        return view;
+      });
+    },
+    gemm: gemmReference,
+  };
+}
+
+/** C ← α·op(A)·op(B) + β·C over any float arrays (Float64Array works too, for gradient checks). */
+export function gemmReference<T extends Float32Array | Float64Array>(
+  transA: boolean, transB: boolean,
+  M: number, N: number, K: number,
+  alpha: number, A: T, B: T,
+  beta: number, C: T,
+): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) {
+        const a = transA ? A[k * M + i] : A[i * K + k];
+        const b = transB ? B[j * K + k] : B[k * N + j];
+        sum += a * b;
+      }
+      C[i * N + j] = beta === 0 ? alpha * sum : alpha * sum + beta * C[i * N + j];
+    }
+  }
+}
