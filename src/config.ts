@@ -1,0 +1,82 @@
+// The process environment, validated once at start; every other module receives a Config.
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: z.enum(['0', '1', 'true', 'false']).default('false'),
+  WORKERS: positiveInt(availableParallelism()),
+  MAX_UPLOAD_BYTES: positiveInt(512 * MiB),
+  MAX_QUEUED_JOBS: positiveInt(100),
+  /** Heap limit of one training worker; past it the job fails as out_of_memory, the process lives on. */
+  WORKER_MAX_HEAP_MB: positiveInt(4096),
+  /** Requests per minute per client on write routes. */
+  RATE_LIMIT_MAX: positiveInt(600),
+  /** Prediction batches with more rows than this run in the prediction pool, not the event loop. */
+  PREDICT_INLINE_MAX_ROWS: positiveInt(256),
+  MAX_PREDICT_ROWS: positiveInt(100_000),
+  API_KEY: z.string().min(16, 'API_KEY must be at least 16 characters').optional(),
+  /** Tests only: accept a `faultInjection` field in job specs to crash or exhaust a worker on purpose. */
+  FAULT_INJECTION: z.enum(['0', '1']).default('0'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databasePath: string;
+  logLevel: string;
+  logPretty: boolean;
+  workers: number;
+  maxUploadBytes: number;
+  maxQueuedJobs: number;
+  workerMaxHeapMb: number;
+  rateLimitMax: number;
+  predictInlineMaxRows: number;
+  maxPredictRows: number;
+  apiKey: string | null;
+  faultInjection: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.DATA_DIR);
+  return {
+    port: e.PORT,
+    // Without an API key nothing guards the routes, so only this machine may reach them.
+    host: e.HOST ?? (e.API_KEY ? '0.0.0.0' : '127.0.0.1'),
+    dataDir,
+    databasePath: resolve(dataDir, 'service.db'),
+    logLevel: e.LOG_LEVEL,
+    logPretty: e.LOG_PRETTY === '1' || e.LOG_PRETTY === 'true',
+    workers: e.WORKERS,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    maxQueuedJobs: e.MAX_QUEUED_JOBS,
+    workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
+    rateLimitMax: e.RATE_LIMIT_MAX,
+    predictInlineMaxRows: e.PREDICT_INLINE_MAX_ROWS,
+    maxPredictRows: e.MAX_PREDICT_ROWS,
+    apiKey: e.API_KEY ?? null,
+    faultInjection: e.FAULT_INJECTION === '1',
+  };
+}

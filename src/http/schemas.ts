@@ -1,0 +1,218 @@
+// The wire shapes of every route, in zod: validated on the way in, serialised on the way out, and
+// the source of openapi.yaml (scripts/openapi.ts writes it; a test checks it is current).
+import { z } from 'zod';
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string().describe('Stable machine-readable code, e.g. invalid_request, not_found, queue_full'),
+    message: z.string().describe('What went wrong and what to do about it'),
+    details: z.record(z.string(), z.unknown()).optional().describe('Structured context: field paths, line and column, limits'),
+  }),
+}).meta({ id: 'Error' });
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Malformed request: the body, query or path does not parse or fails validation',
+  401: 'Missing or wrong `Authorization: Bearer <API_KEY>` (only when the service runs with API_KEY)',
+  404: 'No such resource',
+  409: 'The resource is in a state that forbids this (for example a finished job, a dataset in use)',
+  413: 'The body is larger than MAX_UPLOAD_BYTES (or the route limit)',
+  415: 'Unsupported Content-Type',
+  422: 'Well-formed but unusable: a spec that cannot train on this dataset, a row of the wrong width',
+  429: 'Too many requests, or the job queue is full: retry after the Retry-After header',
+  503: 'Overloaded or shutting down: retry later',
+};
+
+/** Error responses for the given statuses, plus those every route can give (401, 429, 503). */
+export function errorResponses(...statuses: number[]) {
+  const all = [...new Set([...statuses, 401, 429, 503])].sort();
+  return Object.fromEntries(all.map((s) => [s, ErrorBody.describe(ERROR_TEXT[s])]));
+}
+
+export const IdParams = z.object({ id: z.string().min(1).max(100).describe('The resource id') });
+
+export const PageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+const Label = z.union([z.string(), z.number()]);
+
+// ---------------------------------------------------------------- datasets
+
+export const Dataset = z.object({
+  id: z.string(),
+  name: z.string(),
+  rows: z.number().int(),
+  features: z.number().int(),
+  featureNames: z.array(z.string()),
+  targetName: z.string(),
+  task: z.enum(['classification', 'regression']),
+  classes: z.array(Label).nullable().describe('Class labels as uploaded, sorted; null for regression'),
+  bytes: z.number().int().describe('Stored size of the features and targets'),
+  createdAt: z.string(),
+}).meta({ id: 'Dataset' });
+
+export const DatasetList = z.object({
+  items: z.array(Dataset), total: z.number().int(), limit: z.number().int(), offset: z.number().int(),
+}).meta({ id: 'DatasetList' });
+
+export const DatasetUploadQuery = z.strictObject({
+  name: z.string().min(1).max(200).optional().describe('A name for the dataset (default: "dataset")'),
+  target: z.string().min(1).max(200).optional().describe('CSV: the label column (default: the last)'),
+  task: z.enum(['classification', 'regression']).optional().describe('Overrides the inferred task'),
+});
+
+export const JsonDatasetBody = z.object({
+  features: z.array(z.array(z.number())).describe('Rows of numeric features, all of one width'),
+  labels: z.array(Label).describe('One label per row'),
+}).meta({ id: 'JsonDataset' });
+
+// ---------------------------------------------------------------- jobs
+
+const HiddenLayer = z.strictObject({
+  units: z.number().int().min(1).max(4096),
+  activation: z.enum(['relu', 'tanh', 'sigmoid']).default('relu'),
+  dropout: z.number().min(0).lt(1).default(0),
+});
+
+export const JobSpecInput = z.strictObject({
+  datasetId: z.string().min(1),
+  hidden: z.array(HiddenLayer).min(1).max(16).optional().describe('Hidden layers (default: one of 64 ReLU units)'),
+  output: z.enum(['softmax', 'sigmoid', 'linear']).optional()
+    .describe('Default: softmax for classification, linear for regression; sigmoid for two classes if asked'),
+  loss: z.enum(['categorical_cross_entropy', 'binary_cross_entropy', 'squared_error']).optional()
+    .describe('Default: follows the output (softmax → categorical_cross_entropy, sigmoid → binary_cross_entropy, linear → squared_error)'),
+  optimizer: z.strictObject({
+    learningRate: z.number().gt(0).max(10).default(0.05),
+    momentum: z.number().min(0).lt(1).default(0.9),
+    nesterov: z.boolean().default(false),
+    decay: z.number().min(0).max(1000).default(0).describe('μₖ₊₁ = μₖ / (1 + decay)'),
+    decayPer: z.enum(['epoch', 'step']).default('epoch'),
+  }).optional(),
+  batchSize: z.number().int().min(1).max(65536).optional().describe('Default 32'),
+  epochs: z.number().int().min(1).max(10000).optional().describe('Default 10'),
+  l2: z.number().min(0).max(10).optional().describe('L2 weight decay λ (default 0)'),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).optional().describe('Default: drawn at random and recorded in the spec'),
+  validationSplit: z.number().min(0).lt(1).optional().describe('Fraction held out for validation (default 0)'),
+  earlyStopping: z.strictObject({
+    patience: z.number().int().min(1).max(1000).default(5),
+    minDelta: z.number().min(0).default(0),
+  }).nullable().optional().describe('Stop when the validation loss has not improved by minDelta for patience epochs; keeps the best weights'),
+  standardize: z.boolean().optional().describe('Standardise features with the dataset mean and std (default true)'),
+  maxRuntimeSeconds: z.number().int().min(1).max(7 * 86400).nullable().optional()
+    .describe('Stop after this much training time and keep the best model so far'),
+  faultInjection: z.strictObject({
+    kind: z.enum(['crash', 'throw', 'oom', 'hang']), atEpoch: z.number().int().min(1),
+  }).optional().describe('Testing only, accepted when the service runs with FAULT_INJECTION=1'),
+}).meta({ id: 'JobSpecInput' });
+
+const ResolvedSpec = z.object({
+  datasetId: z.string(),
+  hidden: z.array(z.object({ units: z.number(), activation: z.string(), dropout: z.number() })),
+  output: z.string(),
+  loss: z.string(),
+  optimizer: z.object({ learningRate: z.number(), momentum: z.number(), nesterov: z.boolean(), decay: z.number(), decayPer: z.string() }),
+  batchSize: z.number(),
+  epochs: z.number(),
+  l2: z.number(),
+  seed: z.number(),
+  validationSplit: z.number(),
+  earlyStopping: z.object({ patience: z.number(), minDelta: z.number() }).nullable(),
+  standardize: z.boolean(),
+  maxRuntimeSeconds: z.number().nullable(),
+  faultInjection: z.object({ kind: z.string(), atEpoch: z.number() }).optional(),
+}).meta({ id: 'JobSpec', description: 'The spec with every default filled in' });
+
+export const Epoch = z.object({
+  epoch: z.number().int(),
+  loss: z.number(),
+  valLoss: z.number().nullable(),
+  accuracy: z.number().nullable(),
+  valAccuracy: z.number().nullable(),
+  mse: z.number().nullable(),
+  mae: z.number().nullable(),
+  r2: z.number().nullable(),
+  valMse: z.number().nullable(),
+  valMae: z.number().nullable(),
+  valR2: z.number().nullable(),
+  learningRate: z.number(),
+  durationMs: z.number(),
+  at: z.string(),
+}).meta({ id: 'Epoch' });
+
+export const Job = z.object({
+  id: z.string(),
+  datasetId: z.string().nullable(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  progress: z.number().min(0).max(1),
+  epoch: z.number().int().describe('Epochs completed'),
+  epochs: z.number().int(),
+  metrics: Epoch.nullable().describe('The latest epoch'),
+  samplesPerSec: z.number().nullable(),
+  etaSeconds: z.number().nullable(),
+  modelId: z.string().nullable(),
+  stopReason: z.string().nullable().describe('completed, early_stopping, time_limit or cancelled'),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  updatedAt: z.string(),
+  spec: ResolvedSpec,
+}).meta({ id: 'Job' });
+
+export const JobList = z.object({
+  items: z.array(Job), total: z.number().int(), limit: z.number().int(), offset: z.number().int(),
+}).meta({ id: 'JobList' });
+
+export const JobListQuery = PageQuery.extend({
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+});
+
+export const EpochList = z.object({ epochs: z.array(Epoch) }).meta({ id: 'EpochList' });
+export const SinceQuery = z.strictObject({
+  since: z.coerce.number().int().min(0).default(0).describe('Only epochs after this one'),
+});
+
+// ---------------------------------------------------------------- models
+
+export const Model = z.object({
+  id: z.string(),
+  jobId: z.string().nullable(),
+  datasetId: z.string().nullable(),
+  task: z.enum(['classification', 'regression']),
+  architecture: z.unknown(),
+  metrics: z.unknown().describe('The metrics of the epoch the model was kept from'),
+  classes: z.array(Label).nullable(),
+  featureNames: z.array(z.string()),
+  features: z.number().int(),
+  bestEpoch: z.number().int().nullable(),
+  createdAt: z.string(),
+}).meta({ id: 'Model' });
+
+export const ModelList = z.object({
+  items: z.array(Model), total: z.number().int(), limit: z.number().int(), offset: z.number().int(),
+}).meta({ id: 'ModelList' });
+
+export const PredictBody = z.strictObject({
+  instances: z.array(z.array(z.number())).describe('Rows of raw feature values (the model applies its own standardisation)'),
+}).meta({ id: 'PredictRequest' });
+
+export const PredictResponse = z.object({
+  predictions: z.array(z.union([
+    z.object({ label: Label, probabilities: z.array(z.number()).describe("In the order of the model's classes") }),
+    z.object({ value: z.number() }),
+  ])),
+}).meta({ id: 'PredictResponse' });
+
+export const EvaluateBody = z.strictObject({ datasetId: z.string().min(1) }).meta({ id: 'EvaluateRequest' });
+
+export const EvaluateResponse = z.object({
+  rows: z.number().int(),
+  loss: z.number(),
+  accuracy: z.number().optional(),
+  classes: z.array(Label).optional(),
+  confusionMatrix: z.array(z.array(z.number().int())).optional().describe('Rows: true class; columns: predicted'),
+  mse: z.number().optional(),
+  mae: z.number().optional(),
+  r2: z.number().optional(),
+}).meta({ id: 'EvaluateResponse' });

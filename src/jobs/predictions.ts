@@ -1,0 +1,161 @@
+// Predictions and evaluations: small batches on the event loop from a cache of loaded models,
+// large ones in a separate prediction pool so that they never wait behind a training job.
+import { Piscina } from 'piscina';
+import type { Config } from '../config.js';
+import { createPredictor, decodeModel, type Predictor } from '../engine/index.js';
+import type { DatasetRepository } from '../store/datasets.js';
+import type { ModelInfo, ModelRepository } from '../store/models.js';
+import { errors } from './errors.js';
+import type { PredictTask } from './messages.js';
+import { workerFile } from './worker-file.js';
+
+export type Prediction = { label: string | number; probabilities: number[] } | { value: number };
+
+interface Loaded { info: ModelInfo; bytes: Uint8Array; predictor: Predictor }
+
+const CACHE_SIZE = 32;
+
+export function createPredictions(deps: { config: Config; models: ModelRepository; datasets: DatasetRepository }) {
+  const { config, models, datasets } = deps;
+  const cache = new Map<string, Loaded>();
+  const pool = new Piscina({ filename: workerFile(), minThreads: 0, maxThreads: 1, idleTimeout: 30_000 });
+
+  function load(id: string): Loaded {
+    const hit = cache.get(id);
+    if (hit) {
+      cache.delete(id); // re-insert: Map order is our LRU order
+      cache.set(id, hit);
+      return hit;
+    }
+    const info = models.get(id);
+    const bytes = info && models.bytes(id);
+    if (!info || !bytes) throw errors.notFound('model', id);
+    const loaded = { info, bytes, predictor: createPredictor(decodeModel(bytes)) };
+    cache.set(id, loaded);
+    if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    return loaded;
+  }
+
+  /** Raw model outputs, rows × outputs: inline for small batches, in the pool for large ones. */
+  async function outputs(m: Loaded, x: Float32Array, rows: number): Promise<Float32Array> {
+    if (rows <= config.predictInlineMaxRows) return m.predictor.predict(x, rows);
+    const task: PredictTask = { kind: 'predict', model: m.bytes, x, rows };
+    return pool.run(task) as Promise<Float32Array>;
+  }
+
+  /** Checks and packs instances (raw feature units) into one row-major Float32Array. */
+  function pack(info: ModelInfo, instances: number[][]): Float32Array {
+    if (instances.length === 0) throw errors.invalidInput('instances is empty: send at least one row', { field: 'instances' });
+    if (instances.length > config.maxPredictRows) {
+      throw errors.invalidInput(`instances has ${instances.length} rows; at most ${config.maxPredictRows} per request (MAX_PREDICT_ROWS)`, { field: 'instances' });
+    }
+    const x = new Float32Array(instances.length * info.features);
+    instances.forEach((row, i) => {
+      if (row.length !== info.features) {
+        throw errors.invalidInput(`instances[${i}] has ${row.length} values; the model expects ${info.features} (${info.featureNames.slice(0, 5).join(', ')}${info.features > 5 ? ', …' : ''})`,
+          { field: `instances[${i}]`, expected: info.features, actual: row.length });
+      }
+      for (let j = 0; j < row.length; j++) {
+        if (!Number.isFinite(row[j])) throw errors.invalidInput(`instances[${i}][${j}] is not a finite number`, { field: `instances[${i}][${j}]` });
+        x[i * info.features + j] = row[j];
+      }
+    });
+    return x;
+  }
+
+  function shape(info: ModelInfo, out: Float32Array, rows: number): Prediction[] {
+    const k = out.length / rows;
+    const result: Prediction[] = new Array(rows);
+    for (let i = 0; i < rows; i++) {
+      if (info.task === 'regression') {
+        result[i] = { value: out[i * k] };
+      } else {
+        const probabilities = k === 1 ? [1 - out[i], out[i]] : Array.from(out.subarray(i * k, (i + 1) * k));
+        let best = 0;
+        for (let c = 1; c < probabilities.length; c++) if (probabilities[c] > probabilities[best]) best = c;
+        result[i] = { label: info.classes![best], probabilities };
+      }
+    }
+    return result;
+  }
+
+  return {
+    info(id: string): ModelInfo {
+      return load(id).info;
+    },
+    /** Raw outputs for the V2 protocol: probabilities (or values) as a flat rows × k array. */
+    async raw(id: string, x: Float32Array, rows: number): Promise<{ info: ModelInfo; out: Float32Array }> {
+      const m = load(id);
+      return { info: m.info, out: await outputs(m, x, rows) };
+    },
+    async predict(id: string, instances: number[][]): Promise<Prediction[]> {
+      const m = load(id);
+      const x = pack(m.info, instances);
+      return shape(m.info, await outputs(m, x, instances.length), instances.length);
+    },
+    async evaluate(id: string, datasetId: string) {
+      const m = load(id);
+      const meta = datasets.get(datasetId);
+      const data = meta && datasets.data(datasetId);
+      if (!meta || !data) throw errors.invalidInput(`dataset ${datasetId} does not exist`, { field: 'datasetId' });
+      if (meta.features !== m.info.features) {
+        throw errors.invalidInput(`dataset ${datasetId} has ${meta.features} features; the model expects ${m.info.features}`, { field: 'datasetId' });
+      }
+      if (meta.task !== m.info.task) {
+        throw errors.invalidInput(`dataset ${datasetId} is a ${meta.task} dataset; the model does ${m.info.task}`, { field: 'datasetId' });
+      }
+      const x = data.x instanceof Float32Array ? data.x : Float32Array.from(data.x);
+      const out = await outputs(m, x, meta.rows);
+      return m.info.task === 'regression'
+        ? regressionScores(out, data.targets!, meta.rows)
+        : classificationScores(out, data.labels!, meta.rows, meta.classes!, m.info.classes!);
+    },
+    forget(id: string) {
+      cache.delete(id);
+    },
+    close: () => pool.destroy(),
+  };
+}
+
+function regressionScores(out: Float32Array, targets: Float32Array, rows: number) {
+  let mean = 0;
+  for (let i = 0; i < rows; i++) mean += targets[i];
+  mean /= rows;
+  let se = 0, ae = 0, tot = 0;
+  for (let i = 0; i < rows; i++) {
+    const e = out[i] - targets[i];
+    se += e * e;
+    ae += Math.abs(e);
+    tot += (targets[i] - mean) ** 2;
+  }
+  return { rows, loss: se / rows, mse: se / rows, mae: ae / rows, r2: tot > 0 ? 1 - se / tot : 0 };
+}
+
+/** Accuracy, mean cross-entropy and a confusion matrix (rows: true class, columns: predicted, both in the model's class order). */
+function classificationScores(
+  out: Float32Array, labels: Int32Array, rows: number,
+  datasetClasses: (string | number)[], modelClasses: (string | number)[],
+) {
+  const k = modelClasses.length;
+  const width = out.length / rows;
+  const index = new Map(modelClasses.map((c, i) => [String(c), i]));
+  const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  let correct = 0, loss = 0, scored = 0;
+  for (let i = 0; i < rows; i++) {
+    const truth = index.get(String(datasetClasses[labels[i]]));
+    if (truth === undefined) continue; // a class the model never saw cannot be scored
+    let best = 0;
+    const p = (c: number) => (width === 1 ? (c === 1 ? out[i] : 1 - out[i]) : out[i * width + c]);
+    for (let c = 1; c < k; c++) if (p(c) > p(best)) best = c;
+    confusion[truth][best]++;
+    if (best === truth) correct++;
+    loss -= Math.log(Math.max(p(truth), 1e-12));
+    scored++;
+  }
+  if (scored === 0) {
+    throw errors.invalidInput('none of the dataset\'s labels is a class the model knows', { field: 'datasetId' });
+  }
+  return { rows: scored, loss: loss / scored, accuracy: correct / scored, classes: modelClasses, confusionMatrix: confusion };
+}
+
+export type Predictions = ReturnType<typeof createPredictions>;

@@ -1,0 +1,113 @@
+// The Piscina worker: a thin adapter that reads a job's dataset and checkpoint from its own read-only
+// SQLite connection, drives the engine epoch by epoch, and posts progress, epochs (with the resumable
+// state to checkpoint) and the final model back over the job's MessagePort. It writes nothing.
+import { createPredictor, createTrainer, decodeModel, EngineError } from '../engine/index.js';
+import { createDatasetRepository } from '../store/datasets.js';
+import { openDatabase } from '../store/db.js';
+import { createJobRepository } from '../store/jobs.js';
+import { CONTROL, type PredictTask, type StopReason, type TrainTask, type WorkerMessage } from './messages.js';
+import { engineSpecs } from './spec.js';
+import { trainingData } from './training-data.js';
+
+export default function run(task: TrainTask | PredictTask): unknown {
+  return task.kind === 'train' ? train(task) : predict(task);
+}
+
+function predict(task: PredictTask): Float32Array {
+  return createPredictor(decodeModel(task.model)).predict(task.x, task.rows);
+}
+
+function train(task: TrainTask): void {
+  const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => task.port.postMessage(m, transfer);
+  try {
+    trainJob(task, post);
+  } catch (err) {
+    if (err instanceof EngineError) {
+      post({ type: 'failed', code: err.code === 'diverged' ? 'diverged' : 'invalid_training_setup', message: err.message });
+      return;
+    }
+    throw err; // the runner fails the job as worker_error
+  } finally {
+    task.port.close();
+  }
+}
+
+function trainJob(task: TrainTask, post: (m: WorkerMessage, transfer?: ArrayBuffer[]) => void): void {
+  const db = openDatabase(task.databasePath, { readonly: true });
+  let data, checkpoint, rows;
+  try {
+    const datasets = createDatasetRepository(db);
+    const meta = datasets.get(task.spec.datasetId);
+    data = datasets.data(task.spec.datasetId);
+    if (!meta || !data) {
+      post({ type: 'failed', code: 'dataset_gone', message: `dataset ${task.spec.datasetId} no longer exists` });
+      return;
+    }
+    rows = meta.rows;
+    checkpoint = createJobRepository(db).checkpoint(task.jobId);
+  } finally {
+    db.close();
+  }
+
+  const { network, training } = engineSpecs(task.spec, task.dataset);
+  const trainer = createTrainer(network, training, trainingData(data, rows, task.dataset.features, task.spec.standardize),
+    { state: checkpoint?.state });
+  const trainRows = rows - Math.floor(rows * task.spec.validationSplit);
+  post({ type: 'started', resumedFromEpoch: trainer.epochsDone, trainRows });
+
+  const control = new Int32Array(task.control);
+  let timedOut = false;
+  const shouldStop = () => {
+    if (Atomics.load(control, 0) !== CONTROL.run) return true;
+    if (task.deadline !== null && Date.now() > task.deadline) timedOut = true;
+    return timedOut;
+  };
+
+  let reason: StopReason | null = null;
+  while (!trainer.done) {
+    const epoch = trainer.epochsDone + 1;
+    if (task.fault && task.fault.atEpoch === epoch) injectFault(task.fault.kind);
+    const started = Date.now();
+    const metrics = trainer.runEpoch({
+      shouldStop,
+      progressIntervalMs: task.progressIntervalMs,
+      onProgress: (fraction) => post({
+        type: 'progress', epoch, fraction,
+        samplesPerSec: (fraction * trainRows) / Math.max(1e-3, (Date.now() - started) / 1000),
+      }),
+    });
+    if (metrics === null) break;
+    const state = trainer.saveState();
+    post({ type: 'epoch', metrics, state }, [state.buffer as ArrayBuffer]);
+    if (shouldStop()) break;
+  }
+
+  const signal = Atomics.load(control, 0);
+  if (signal === CONTROL.cancel) reason = 'cancelled';
+  else if (signal === CONTROL.interrupt) reason = 'interrupted';
+  else if (timedOut) reason = 'time_limit';
+  else reason = trainer.stoppedEarly ? 'early_stopping' : 'completed';
+
+  if (reason === 'cancelled' || reason === 'interrupted') {
+    post({ type: 'done', reason, model: null, bestEpoch: null });
+  } else if (trainer.epochsDone === 0) {
+    post({ type: 'failed', code: 'time_limit', message: `maxRuntimeSeconds (${task.spec.maxRuntimeSeconds}) ran out before the first epoch finished: raise it or shrink the job` });
+  } else {
+    const model = trainer.exportModel({
+      task: task.dataset.task, classes: task.dataset.classes,
+      featureNames: task.dataset.featureNames, targetName: task.dataset.targetName,
+    });
+    post({ type: 'done', reason, model, bestEpoch: trainer.bestEpoch }, [model.buffer as ArrayBuffer]);
+  }
+}
+
+/** FAULT_INJECTION=1 only: the failures the service must survive, on demand. */
+function injectFault(kind: 'crash' | 'throw' | 'oom' | 'hang'): void {
+  if (kind === 'crash') process.exit(13); // in a worker thread this ends the thread, not the process
+  if (kind === 'throw') throw new Error('injected fault');
+  if (kind === 'oom') {
+    const hoard: number[][] = [];
+    for (;;) hoard.push(new Array(1_000_000).fill(Math.random()));
+  }
+  if (kind === 'hang') for (;;) { /* ignores the control word on purpose */ }
+}

@@ -1,0 +1,121 @@
+// The datasets table family: metadata in `datasets`, the numbers in `dataset_data`.
+import { randomUUID } from 'node:crypto';
+import type { ParsedDataset, Task } from '../data/types.js';
+import type { Db } from './db.js';
+
+export interface Dataset {
+  id: string;
+  name: string;
+  rows: number;
+  features: number;
+  featureNames: string[];
+  targetName: string;
+  task: Task;
+  classes: (string | number)[] | null;
+  bytes: number;
+  createdAt: string;
+}
+
+/** The numbers a worker trains on, as stored. */
+export interface DatasetData {
+  x: Float32Array | Uint8Array;
+  labels: Int32Array | null;
+  targets: Float32Array | null;
+  mean: Float32Array;
+  std: Float32Array;
+}
+
+interface DatasetRow {
+  id: string; name: string; rows: number; features: number; feature_names: string; target_name: string;
+  task: Task; classes: string | null; x_type: 'u8' | 'f32'; bytes: number; created_at: string;
+}
+
+const COLUMNS = 'id, name, rows, features, feature_names, target_name, task, classes, x_type, bytes, created_at';
+
+function toDataset(r: DatasetRow): Dataset {
+  return {
+    id: r.id, name: r.name, rows: r.rows, features: r.features,
+    featureNames: JSON.parse(r.feature_names), targetName: r.target_name, task: r.task,
+    classes: r.classes === null ? null : JSON.parse(r.classes), bytes: r.bytes, createdAt: r.created_at,
+  };
+}
+
+const bytesOf = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+/** Copies a blob into a fresh, aligned typed array (Buffers from SQLite may sit at odd offsets). */
+function typed<T extends Float32Array | Int32Array | Uint8Array>(
+  blob: Buffer, make: new (buffer: ArrayBuffer) => T,
+): T {
+  const copy = new ArrayBuffer(blob.byteLength);
+  new Uint8Array(copy).set(blob);
+  return new make(copy);
+}
+
+export function createDatasetRepository(db: Db) {
+  const insertMeta = db.prepare(`INSERT INTO datasets (${COLUMNS}) VALUES
+    (@id, @name, @rows, @features, @feature_names, @target_name, @task, @classes, @x_type, @bytes, @created_at)`);
+  const insertData = db.prepare('INSERT INTO dataset_data (dataset_id, x, y, mean, std) VALUES (?, ?, ?, ?, ?)');
+  const selectOne = db.prepare(`SELECT ${COLUMNS} FROM datasets WHERE id = ?`);
+  const selectPage = db.prepare(`SELECT ${COLUMNS} FROM datasets ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`);
+  const countAll = db.prepare('SELECT count(*) FROM datasets').pluck();
+  const selectData = db.prepare(
+    'SELECT d.x_type, b.x, b.y, b.mean, b.std, d.task FROM datasets d JOIN dataset_data b ON b.dataset_id = d.id WHERE d.id = ?',
+  );
+  const activeJobs = db.prepare(
+    "SELECT count(*) FROM jobs WHERE dataset_id = ? AND status IN ('queued', 'running')",
+  ).pluck();
+  const deleteOne = db.prepare('DELETE FROM datasets WHERE id = ?');
+
+  return {
+    /** Stores a parsed dataset in one transaction: either all of it is there afterwards, or none. */
+    create(name: string, d: ParsedDataset): Dataset {
+      const y = d.task === 'classification' ? d.labels! : d.targets!;
+      const row: DatasetRow = {
+        id: randomUUID(), name, rows: d.rows, features: d.features,
+        feature_names: JSON.stringify(d.featureNames), target_name: d.targetName, task: d.task,
+        classes: d.classes === null ? null : JSON.stringify(d.classes),
+        x_type: d.x instanceof Uint8Array ? 'u8' : 'f32',
+        bytes: d.x.byteLength + y.byteLength, created_at: new Date().toISOString(),
+      };
+      db.transaction(() => {
+        insertMeta.run(row);
+        insertData.run(row.id, bytesOf(d.x), bytesOf(y), bytesOf(d.mean), bytesOf(d.std));
+      })();
+      return toDataset(row);
+    },
+    get(id: string): Dataset | null {
+      const r = selectOne.get(id) as DatasetRow | undefined;
+      return r ? toDataset(r) : null;
+    },
+    list(limit: number, offset: number): { items: Dataset[]; total: number } {
+      return {
+        items: (selectPage.all(limit, offset) as DatasetRow[]).map(toDataset),
+        total: countAll.get() as number,
+      };
+    },
+    data(id: string): DatasetData | null {
+      const r = selectData.get(id) as
+        | { x_type: 'u8' | 'f32'; x: Buffer; y: Buffer; mean: Buffer; std: Buffer; task: Task }
+        | undefined;
+      if (!r) return null;
+      return {
+        x: r.x_type === 'u8' ? typed(r.x, Uint8Array) : typed(r.x, Float32Array),
+        labels: r.task === 'classification' ? typed(r.y, Int32Array) : null,
+        targets: r.task === 'regression' ? typed(r.y, Float32Array) : null,
+        mean: typed(r.mean, Float32Array),
+        std: typed(r.std, Float32Array),
+      };
+    },
+    /** Deletes unless a queued or running job still needs the rows. */
+    delete(id: string): 'deleted' | 'not_found' | 'in_use' {
+      return db.transaction(() => {
+        if (!selectOne.get(id)) return 'not_found' as const;
+        if ((activeJobs.get(id) as number) > 0) return 'in_use' as const;
+        deleteOne.run(id);
+        return 'deleted' as const;
+      }).immediate();
+    },
+  };
+}
+
+export type DatasetRepository = ReturnType<typeof createDatasetRepository>;
