@@ -1,0 +1,263 @@
+// WebAssembly SIMD single-precision gemm, C ← α·op(A)·op(B) + β·C over row-major matrices in this
+// module's memory. Compiled by asc (asconfig.json) to ../gemm.wasm; ../wasm.ts lays out the memory
+// and passes byte offsets. It allocates nothing: the caller reserves `scratchBytes()` for packing.
+//
+// The loop nest is GotoBLAS's, sized for 16 xmm registers and no FMA (wasm SIMD has none):
+//   for each k-block of ≤ KC (K split evenly)       C is M×N, op(A) M×K, op(B) K×N
+//     for each column block of ≤ NC                 pack op(B) into 8-column panels (L2)
+//       for each row block of ≤ MC                  pack op(A) into 4-row strips (L2)
+//         for each panel                            one panel, kb×8 floats, stays in L1
+//           for each strip: 4×8 micro-kernel        8 f32x4 accumulators
+// Packing makes every transpose combination look the same to the micro-kernel (unit-stride,
+// constant offsets, so its loop can be unrolled), and zero-pads ragged edges so it never reads
+// outside A or B.
+
+const MR: i32 = 4; // rows of C per micro-kernel
+const NR: i32 = 8; // columns of C per micro-kernel: two f32x4
+const KC: i32 = 256; // a strip (4×KC) and a panel (KC×8) together take 12 KiB of L1
+const NC: i32 = 256; // packed block of op(B): KC×NC floats = 256 KiB, in L2
+const MC: i32 = 128; // packed block of op(A): MC×KC floats = 128 KiB, in L2
+
+const PACK_B_BYTES: usize = <usize>(KC * NC * 4);
+const PACK_A_BYTES: usize = <usize>(MC * KC * 4);
+const TILE_BYTES: usize = <usize>(MR * NR * 4);
+
+/** Bytes of scratch memory gemm needs at `scratch` (16-byte aligned), reserved once by the caller. */
+export function scratchBytes(): i32 {
+  return <i32>(PACK_B_BYTES + PACK_A_BYTES + TILE_BYTES);
+}
+
+/** First byte of memory free for the caller (after this module's static data). */
+export function heapBase(): i32 {
+  return <i32>__heap_base;
+}
+
+/**
+ * C ← α·op(A)·op(B) + β·C. op(A) is M×K (A is K×M when transA), op(B) is K×N (B is N×K when
+ * transB), C is M×N; A, B, C, scratch are byte offsets. β = 0 never reads C. M, N, K ≥ 1.
+ */
+export function gemm(
+  transA: bool, transB: bool,
+  M: i32, N: i32, K: i32,
+  alpha: f32, A: usize, B: usize,
+  beta: f32, C: usize,
+  scratch: usize,
+): void {
+  const packB = scratch;
+  const packA = packB + PACK_B_BYTES;
+  const tile = packA + PACK_A_BYTES;
+  const ldc = <usize>N << 2;
+  // K in equal blocks (784 → 4×196), so no block is a thin remainder.
+  const kBlocks = (K + KC - 1) / KC;
+  const kc = (K + kBlocks - 1) / kBlocks;
+  for (let k0 = 0; k0 < K; k0 += kc) {
+    const kb = min(kc, K - k0);
+    // Later k-blocks add onto what the first one wrote.
+    const betaK: f32 = k0 == 0 ? beta : 1;
+    for (let j0 = 0; j0 < N; j0 += NC) {
+      const nb = min(NC, N - j0);
+      const panels = (nb + NR - 1) / NR;
+      // op(B)[k][j] is B[j][k] (N×K) when transB, else B[k][j] (K×N).
+      for (let p = 0; p < panels; p++) {
+        const j = j0 + p * NR;
+        const dst = packB + (<usize>(p * kb) << 5);
+        if (transB) pack_rows(B, K, min(NR, N - j), j, k0, kb, dst, 8);
+        else pack_cols(B, N, min(NR, N - j), j, k0, kb, dst, 8);
+      }
+      for (let i0 = 0; i0 < M; i0 += MC) {
+        const mb = min(MC, M - i0);
+        const strips = (mb + MR - 1) / MR;
+        // op(A)[i][k] is A[k][i] (K×M) when transA, else A[i][k] (M×K).
+        for (let s = 0; s < strips; s++) {
+          const i = i0 + s * MR;
+          const dst = packA + (<usize>(s * kb) << 4);
+          if (transA) pack_cols(A, M, min(MR, M - i), i, k0, kb, dst, 4);
+          else pack_rows(A, K, min(MR, M - i), i, k0, kb, dst, 4);
+        }
+        for (let p = 0; p < panels; p++) {
+          const j = j0 + p * NR;
+          const cols = min(NR, N - j);
+          const b = packB + (<usize>(p * kb) << 5);
+          for (let s = 0; s < strips; s++) {
+            const i = i0 + s * MR;
+            micro_4x8(
+              packA + (<usize>(s * kb) << 4), b, kb,
+              C + <usize>i * ldc + (<usize>j << 2), ldc,
+              alpha, betaK, min(MR, M - i), cols, tile,
+            );
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * C[4×8] ← α·Σₖ a[k][0..4]ᵀ·b[k][0..8] + β·C over kb steps; a is a packed strip (16 bytes per k),
+ * b a packed panel (32 bytes per k). rows < 4 or cols < 8 go through `tile` so only C's own
+ * elements are written. β = 0 never reads C.
+ */
+function micro_4x8(
+  a: usize, b: usize, kb: i32,
+  c: usize, ldc: usize, alpha: f32, beta: f32, rows: i32, cols: i32, tile: usize,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  // One k per iteration: unrolling does not pay here, because TurboFan hoists every load of the
+  // unrolled body to the top and then spills accumulators to the stack.
+  const aEnd = a + (<usize>kb << 4);
+  for (; a < aEnd; a += 16) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    const av = v128.load(a);
+    let x = v128.shuffle<f32>(av, av, 0, 0, 0, 0);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.shuffle<f32>(av, av, 1, 1, 1, 1);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.shuffle<f32>(av, av, 2, 2, 2, 2);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.shuffle<f32>(av, av, 3, 3, 3, 3);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    b += 32;
+  }
+
+  const va = f32x4.splat(alpha);
+  if (rows == MR && cols == NR) {
+    if (beta == 0) {
+      v128.store(c, f32x4.mul(va, c00));
+      v128.store(c, f32x4.mul(va, c01), 16);
+      c += ldc;
+      v128.store(c, f32x4.mul(va, c10));
+      v128.store(c, f32x4.mul(va, c11), 16);
+      c += ldc;
+      v128.store(c, f32x4.mul(va, c20));
+      v128.store(c, f32x4.mul(va, c21), 16);
+      c += ldc;
+      v128.store(c, f32x4.mul(va, c30));
+      v128.store(c, f32x4.mul(va, c31), 16);
+    } else {
+      const vb = f32x4.splat(beta);
+      v128.store(c, f32x4.add(f32x4.mul(va, c00), f32x4.mul(vb, v128.load(c))));
+      v128.store(c, f32x4.add(f32x4.mul(va, c01), f32x4.mul(vb, v128.load(c, 16))), 16);
+      c += ldc;
+      v128.store(c, f32x4.add(f32x4.mul(va, c10), f32x4.mul(vb, v128.load(c))));
+      v128.store(c, f32x4.add(f32x4.mul(va, c11), f32x4.mul(vb, v128.load(c, 16))), 16);
+      c += ldc;
+      v128.store(c, f32x4.add(f32x4.mul(va, c20), f32x4.mul(vb, v128.load(c))));
+      v128.store(c, f32x4.add(f32x4.mul(va, c21), f32x4.mul(vb, v128.load(c, 16))), 16);
+      c += ldc;
+      v128.store(c, f32x4.add(f32x4.mul(va, c30), f32x4.mul(vb, v128.load(c))));
+      v128.store(c, f32x4.add(f32x4.mul(va, c31), f32x4.mul(vb, v128.load(c, 16))), 16);
+    }
+    return;
+  }
+  v128.store(tile, f32x4.mul(va, c00));
+  v128.store(tile, f32x4.mul(va, c01), 16);
+  v128.store(tile, f32x4.mul(va, c10), 32);
+  v128.store(tile, f32x4.mul(va, c11), 48);
+  v128.store(tile, f32x4.mul(va, c20), 64);
+  v128.store(tile, f32x4.mul(va, c21), 80);
+  v128.store(tile, f32x4.mul(va, c30), 96);
+  v128.store(tile, f32x4.mul(va, c31), 112);
+  for (let r = 0; r < rows; r++) {
+    const t = tile + (<usize>r << 5);
+    const cr = c + <usize>r * ldc;
+    for (let q = 0; q < cols; q++) {
+      const o = <usize>q << 2;
+      const v = load<f32>(t + o);
+      store<f32>(cr + o, beta == 0 ? v : v + beta * load<f32>(cr + o));
+    }
+  }
+}
+
+/**
+ * Packs `valid` rows of a row-major matrix X (leading dimension ld floats), rows r0.., columns
+ * k0..k0+kb, transposed into dst as kb groups of `width` floats: dst[k·width + r] = X[r0+r][k0+k],
+ * zero for r ≥ valid. (op(B) when transB, op(A) when not transA.) 4×4 blocks are transposed in
+ * registers; the ragged k tail and missing rows go element by element.
+ */
+function pack_rows(X: usize, ld: i32, valid: i32, r0: i32, k0: i32, kb: i32, dst: usize, width: i32): void {
+  const ldx = <usize>ld << 2;
+  const rowBytes = <usize>width << 2;
+  const kb4 = kb & ~3;
+  for (let q = 0; q < width; q += 4) {
+    const d = dst + (<usize>q << 2);
+    const have = valid - q; // rows of this group of 4 that exist
+    if (have >= 4) {
+      const s0 = X + <usize>(r0 + q) * ldx + (<usize>k0 << 2);
+      const s1 = s0 + ldx;
+      const s2 = s1 + ldx;
+      const s3 = s2 + ldx;
+      let k = 0;
+      for (; k < kb4; k += 4) {
+        const o = <usize>k << 2;
+        const x0 = v128.load(s0 + o);
+        const x1 = v128.load(s1 + o);
+        const x2 = v128.load(s2 + o);
+        const x3 = v128.load(s3 + o);
+        const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+        const t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+        const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+        const dk = d + <usize>k * rowBytes;
+        v128.store(dk, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+        v128.store(dk + rowBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+        v128.store(dk + 2 * rowBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+        v128.store(dk + 3 * rowBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+      }
+      for (; k < kb; k++) {
+        const o = <usize>k << 2;
+        const dk = d + <usize>k * rowBytes;
+        store<f32>(dk, load<f32>(s0 + o));
+        store<f32>(dk, load<f32>(s1 + o), 4);
+        store<f32>(dk, load<f32>(s2 + o), 8);
+        store<f32>(dk, load<f32>(s3 + o), 12);
+      }
+    } else {
+      for (let k = 0; k < kb; k++) {
+        const dk = d + <usize>k * rowBytes;
+        for (let r = 0; r < 4; r++) {
+          const v: f32 = r < have ? load<f32>(X + <usize>(r0 + q + r) * ldx + (<usize>(k0 + k) << 2)) : 0;
+          store<f32>(dk + (<usize>r << 2), v);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Packs `valid` columns c0.. of a row-major matrix X (leading dimension ld floats), rows
+ * k0..k0+kb, into dst as kb groups of `width` floats: dst[k·width + c] = X[k0+k][c0+c], zero for
+ * c ≥ valid. (op(B) when not transB, op(A) when transA.) Full groups are straight v128 copies.
+ */
+function pack_cols(X: usize, ld: i32, valid: i32, c0: i32, k0: i32, kb: i32, dst: usize, width: i32): void {
+  const ldx = <usize>ld << 2;
+  const rowBytes = <usize>width << 2;
+  let src = X + (<usize>k0 * <usize>ld + <usize>c0) * 4;
+  let d = dst;
+  if (valid == width) {
+    if (width == 8) {
+      for (let k = 0; k < kb; k++) {
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+        src += ldx;
+        d += 32;
+      }
+    } else {
+      for (let k = 0; k < kb; k++) {
+        v128.store(d, v128.load(src));
+        src += ldx;
+        d += rowBytes;
+      }
+    }
+    return;
+  }
+  for (let k = 0; k < kb; k++) {
+    for (let c = 0; c < width; c++) {
+      store<f32>(d + (<usize>c << 2), c < valid ? load<f32>(src + (<usize>c << 2)) : 0);
+    }
+    src += ldx;
+    d += rowBytes;
+  }
+}

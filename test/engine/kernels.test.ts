@@ -1,0 +1,185 @@
+// The wasm-simd kernel against the reference oracle: every transpose combination, ragged and
+// engine-sized shapes, α and β, and the arena contract the engine relies on.
+import { describe, expect, it } from 'vitest';
+import { createKernels, createReferenceKernels, createWasmKernels, wasmSimdSupported } from '../../src/engine/kernels/index.js';
+import { gemmReference } from '../../src/engine/kernels/reference.js';
+
+/** Deterministic uniform numbers in [−1, 1) (mulberry32). */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * 2 - 1;
+  };
+}
+
+const U = 2 ** -24; // unit roundoff of float32
+
+interface Case { transA: boolean; transB: boolean; M: number; N: number; K: number; alpha: number; beta: number }
+
+/**
+ * Runs one product on a fresh wasm kernel and checks every element of C against the float64
+ * reference within the classical bound for a float32 dot product of length K:
+ * |Δc| ≤ (K + 2)·u·(|α|·Σₖ|a·b| + |β·c|) + a few ulps for the final rounding.
+ * Also checks that the 16 floats either side of C, and A and B themselves, are left alone.
+ */
+function check({ transA, transB, M, N, K, alpha, beta }: Case, seed = 1): void {
+  const rnd = random(seed + M * 7919 + N * 104729 + K * 31);
+  const guard = 16;
+  const kernels = createWasmKernels();
+  const [A, B, Cwide] = kernels.arena([M * K, K * N, M * N + 2 * guard]);
+  const C = Cwide.subarray(guard, guard + M * N);
+  for (let i = 0; i < A.length; i++) A[i] = rnd();
+  for (let i = 0; i < B.length; i++) B[i] = rnd();
+  Cwide.fill(12345);
+  for (let i = 0; i < C.length; i++) C[i] = beta === 0 ? NaN : rnd();
+  const A0 = Float64Array.from(A);
+  const B0 = Float64Array.from(B);
+  const expected = Float64Array.from(C, (c) => (beta === 0 ? 0 : c));
+  const bound = Float64Array.from(C, (c) => (beta === 0 ? 0 : Math.abs(beta * c)));
+  gemmReference(transA, transB, M, N, K, alpha, A0, B0, beta, expected);
+  gemmReference(transA, transB, M, N, K, Math.abs(alpha), A0.map(Math.abs), B0.map(Math.abs), 1, bound);
+
+  kernels.gemm(transA, transB, M, N, K, alpha, A, B, beta, C);
+
+  let worst = 0;
+  let where = -1;
+  for (let i = 0; i < C.length; i++) {
+    const tolerance = (K + 2) * U * bound[i] + 4 * U * Math.abs(expected[i]) + 1e-30;
+    const excess = Math.abs(C[i] - expected[i]) / tolerance;
+    if (!(excess <= worst)) {
+      worst = excess;
+      where = i;
+    }
+  }
+  const label = `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}×${N}×${K} α=${alpha} β=${beta}`;
+  expect(worst, `${label}: C[${where}] = ${C[where]}, expected ${expected[where]}`).toBeLessThanOrEqual(1);
+  for (let i = 0; i < guard; i++) {
+    expect(Cwide[i], `${label}: wrote before C`).toBe(12345);
+    expect(Cwide[guard + M * N + i], `${label}: wrote past C`).toBe(12345);
+  }
+  expect(Array.from(A)).toEqual(Array.from(A0, Math.fround));
+  expect(Array.from(B)).toEqual(Array.from(B0, Math.fround));
+}
+
+const combos = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const;
+
+describe('wasm-simd gemm agrees with the reference', () => {
+  it('runs where WebAssembly SIMD validates', () => {
+    expect(wasmSimdSupported()).toBe(true);
+  });
+
+  // Ragged sizes around the 4×8 micro-kernel and 4-wide SIMD, degenerate vectors, and sizes that
+  // cross the packing blocks (KC = 256, NC = 256, MC = 128).
+  const shapes: [number, number, number][] = [
+    [1, 1, 1], [7, 13, 5], [1, 37, 9], [29, 1, 11], [3, 5, 2], [4, 8, 4], [5, 9, 3],
+    [33, 17, 129], [8, 16, 600], [130, 9, 3], [6, 300, 7], [131, 259, 9], [9, 12, 520],
+  ];
+  for (const [transA, transB] of combos) {
+    for (const [M, N, K] of shapes) {
+      it(`${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}×${N}×${K}`, () => {
+        for (const [alpha, beta] of [[1, 0], [-0.75, 1], [2.5, 0.5]]) check({ transA, transB, M, N, K, alpha, beta });
+      });
+    }
+  }
+
+  // The products one training step of a 784-128-10 network at batch 32 performs.
+  const engineShapes: Case[] = [
+    { transA: false, transB: true, M: 32, N: 128, K: 784, alpha: 1, beta: 0 },
+    { transA: false, transB: true, M: 32, N: 10, K: 128, alpha: 1, beta: 0 },
+    { transA: true, transB: false, M: 128, N: 784, K: 32, alpha: -0.01 / 32, beta: 0.9 },
+    { transA: true, transB: false, M: 10, N: 128, K: 32, alpha: 1 / 32, beta: 0 },
+    { transA: false, transB: false, M: 32, N: 128, K: 10, alpha: 1, beta: 0 },
+  ];
+  for (const c of engineShapes) {
+    it(`engine shape ${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'} ${c.M}×${c.N}×${c.K}`, () => check(c));
+  }
+
+  it('with β = 0 ignores NaN and ∞ in C', () => {
+    const k = createWasmKernels();
+    const [A, B, C] = k.arena([6, 6, 9]);
+    A.set([1, 2, 3, 4, 5, 6]);
+    B.set([1, 0, 0, 1, 1, 1]);
+    C.set([NaN, Infinity, -Infinity, NaN, NaN, NaN, NaN, NaN, NaN]);
+    k.gemm(false, false, 3, 3, 2, 1, A, B, 0, C); // A 3×2, B 2×3
+    expect(Array.from(C)).toEqual([3, 2, 2, 7, 4, 4, 11, 6, 6]);
+  });
+
+  it('accepts subarray views of its arena', () => {
+    const k = createWasmKernels();
+    const [params, out] = k.arena([100, 12]);
+    params.set(Array.from({ length: 100 }, (_, i) => i % 7));
+    const A = params.subarray(3, 3 + 8); // 2×4
+    const B = params.subarray(50, 50 + 24); // 4×6
+    k.gemm(false, false, 2, 6, 4, 1, A, B, 0, out);
+    const expected = new Float64Array(12);
+    gemmReference(false, false, 2, 6, 4, 1, Float64Array.from(A), Float64Array.from(B), 0, expected);
+    expect(Array.from(out)).toEqual(Array.from(expected));
+  });
+});
+
+describe('wasm-simd arena', () => {
+  it('returns zero-filled, distinct views of the requested lengths, each 16-byte aligned', () => {
+    const k = createWasmKernels();
+    const lengths = [1, 7, 0, 101_770, 3, 32 * 784];
+    const views = k.arena(lengths);
+    expect(views.map((v) => v.length)).toEqual(lengths);
+    const spans = views.map((v) => [v.byteOffset, v.byteOffset + v.byteLength] as const).sort((a, b) => a[0] - b[0]);
+    for (const v of views) {
+      expect(v.byteOffset % 16).toBe(0);
+      expect(v.every((x) => x === 0)).toBe(true);
+      expect(v.buffer).toBe(views[0].buffer);
+    }
+    for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
+    // Writing one view leaves the others alone.
+    views[3].fill(1);
+    expect(views[4].every((x) => x === 0) && views[5].every((x) => x === 0)).toBe(true);
+  });
+
+  it('can be reserved only once per instance', () => {
+    const k = createWasmKernels();
+    k.arena([4]);
+    expect(() => k.arena([4])).toThrow(/once/);
+  });
+
+  it('refuses matrices that are not views of its own memory', () => {
+    const k = createWasmKernels();
+    const [A, B, C] = k.arena([4, 4, 4]);
+    const foreign = new Float32Array(4);
+    expect(() => k.gemm(false, false, 2, 2, 2, 1, foreign, B, 0, C)).toThrow(/A is not a view/);
+    expect(() => k.gemm(false, false, 2, 2, 2, 1, A, foreign, 0, C)).toThrow(/B is not a view/);
+    expect(() => k.gemm(false, false, 2, 2, 2, 1, A, B, 0, foreign)).toThrow(/C is not a view/);
+    const [other] = createWasmKernels().arena([4]);
+    expect(() => k.gemm(false, false, 2, 2, 2, 1, other, B, 0, C)).toThrow(/A is not a view/);
+  });
+
+  it('refuses views too short for the shapes, and an output overlapping an input', () => {
+    const k = createWasmKernels();
+    const [A, B, C] = k.arena([4, 4, 4]);
+    expect(() => k.gemm(false, false, 2, 3, 2, 1, A, B, 0, C)).toThrow(/B holds 4 floats/);
+    expect(() => k.gemm(false, false, 2, 2, 2, 1, A, B, 0, A)).toThrow(/overlaps/);
+  });
+
+  it('refuses to multiply before the arena exists', () => {
+    const k = createWasmKernels();
+    const x = new Float32Array(1);
+    expect(() => k.gemm(false, false, 1, 1, 1, 1, x, x, 0, x)).toThrow(/arena/);
+  });
+});
+
+describe('createKernels', () => {
+  it("'auto' picks wasm-simd here, 'reference' and 'wasm-simd' are honoured", () => {
+    expect(createKernels('auto').name).toBe('wasm-simd');
+    expect(createKernels('wasm-simd').name).toBe('wasm-simd');
+    expect(createKernels('reference').name).toBe('reference');
+    expect(createReferenceKernels().name).toBe('reference');
+  });
+});
