@@ -19,6 +19,7 @@ import datasetRoutes from './http/datasets.js';
 import { registerErrorHandling, sendError } from './http/errors.js';
 import jobRoutes from './http/jobs.js';
 import modelRoutes from './http/models.js';
+import v2Routes from './http/v2.js';
 import { ErrorBody } from './http/schemas.js';
 import { createPredictions, type Predictions } from './jobs/predictions.js';
 import { createRunner, type Runner } from './jobs/runner.js';
@@ -49,6 +50,8 @@ export const VERSION: string = JSON.parse(readFileSync(join(ROOT, 'package.json'
 /** Routes anyone may call, API key or not: liveness, and pages that hold no data. */
 const PUBLIC = [/^\/health$/, /^\/v2\/health\/(live|ready)$/, /^\/docs(\/|$)/, /^\/openapi\.yaml$/,
   /^\/$/, /^\/(app\.js|style\.css|uPlot\.min\.css|favicon\.svg)$/];
+
+const isZod = (schema: unknown) => typeof schema === 'object' && schema !== null && '_zod' in schema;
 
 const database = fp(async (app: FastifyInstance, opts: { config: Config }) => {
   const db = openDatabase(opts.config.databasePath);
@@ -140,9 +143,18 @@ const docs = fp(async (app: FastifyInstance, opts: { config: Config }) => {
       security: [{ bearerAuth: [] }],
     },
     transform: (input) => {
-      const out = jsonSchemaTransform(input);
+      // zod's transform takes zod schemas only: set the plain JSON-schema responses aside and put
+      // them back, and add the hand-written request body of routes that parse their own body.
+      const plain: Record<string, unknown> = {};
+      const zodOnly: Record<string, unknown> = {};
+      const responses = (input.schema?.response ?? {}) as Record<string, unknown>;
+      for (const [status, schema] of Object.entries(responses)) {
+        (isZod(schema) ? zodOnly : plain)[status] = schema;
+      }
+      const out = jsonSchemaTransform({ ...input, schema: { ...input.schema, response: zodOnly } } as never);
       const body = input.route.config?.docs?.body;
-      return body ? { ...out, schema: { ...out.schema, body } } : out;
+      const schema = { ...out.schema, response: { ...(out.schema.response as object), ...plain } };
+      return { ...out, schema: body ? { ...schema, body } : schema };
     },
     transformObject: jsonSchemaTransformObject,
   });
@@ -173,7 +185,6 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   const app = Fastify({
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 100
       ? req.headers['x-request-id'] : randomUUID()),
-    requestIdLogLabel: 'requestId',
     connectionTimeout: 0,
     requestTimeout: 15 * 60_000, // a 512 MiB upload on a slow link still fits
     keepAliveTimeout: 10_000,
@@ -184,7 +195,12 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
     ...options,
   });
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  // Zod schemas serialise through zod; the few plain JSON-schema responses (documentation only:
+  // YAML, event streams, empty bodies) need nothing but JSON.stringify.
+  app.setSerializerCompiler((route) =>
+    isZod(route.schema)
+      ? serializerCompiler(route)
+      : (data: unknown) => JSON.stringify(data));
   app.decorate('config', config);
   registerErrorHandling(app);
 
@@ -203,6 +219,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(datasetRoutes);
   await app.register(jobRoutes);
   await app.register(modelRoutes);
+  await app.register(v2Routes);
   await app.register(dashboard);
   return app;
 }

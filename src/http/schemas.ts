@@ -104,7 +104,7 @@ export const JobSpecInput = z.strictObject({
   faultInjection: z.strictObject({
     kind: z.enum(['crash', 'throw', 'oom', 'hang']), atEpoch: z.number().int().min(1),
   }).optional().describe('Testing only, accepted when the service runs with FAULT_INJECTION=1'),
-}).meta({ id: 'JobSpecInput' });
+}).meta({ id: 'JobRequest' });
 
 const ResolvedSpec = z.object({
   datasetId: z.string(),
