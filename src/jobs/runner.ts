@@ -242,9 +242,12 @@ export function createRunner(deps: {
   function crashed(job: Job, l: Live, err: Error & { code?: string }): void {
     if (l.cancelled) return;
     const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
+    const exited = /exited/i.test(err.message);
     const error = oom
       ? { code: 'out_of_memory', message: `the training worker ran out of memory (WORKER_MAX_HEAP_MB=${config.workerMaxHeapMb}): use fewer or smaller layers, a smaller batch, or raise the limit` }
-      : { code: 'worker_crashed', message: `the training worker stopped unexpectedly (${err.message}); the job can be submitted again` };
+      : exited
+        ? { code: 'worker_crashed', message: `the training worker exited unexpectedly (${err.message}); the job can be submitted again` }
+        : { code: 'worker_error', message: `training failed inside the worker (${err.message}); the job can be submitted again` };
     if (!accepting && !oom) {
       // Shutdown terminated the worker: the job resumes from its checkpoint at the next start.
       jobs.requeue(job.id);
