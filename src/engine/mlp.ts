@@ -1,0 +1,164 @@
+// The whole network over one minibatch: the buffers of a pass (per-layer a, z, δ, dropout masks and
+// views of W⁽ˡ⁾, b⁽ˡ⁾ and their gradients into the flat vectors), the forward and backward passes,
+// weight initialisation, and gathering standardised rows into the input buffer.
+import {
+  activation_backward, activation_forward, dense_backward, dense_forward, dropout_backward, dropout_forward,
+  type Activation, type FloatArray, type Gemm,
+} from './layers.js';
+import { rng_uniform, type RngState } from './rng.js';
+import type { ParamLayout } from './spec.js';
+import type { HiddenActivation, NetworkSpec } from './types.js';
+
+/** Buffers for one pass over up to `batch` rows. Per-layer arrays are indexed by l = 0…L as in the seed. */
+export interface Pass<T extends FloatArray> {
+  /** n⁽⁰⁾ … n⁽ᴸ⁾. */
+  sizes: number[];
+  /** h of layer l, l = 1…L (index 0 unused). */
+  act: Activation[];
+  /** Dropout probability of layer l's units (0 for the input and output layers). */
+  dropout: number[];
+  batch: number;
+  /** Views into the flat parameter and gradient vectors: W⁽ˡ⁾ (n⁽ˡ⁾, n⁽ˡ⁻¹⁾), b⁽ˡ⁾ (n⁽ˡ⁾). */
+  W: T[]; b: T[]; gW: T[]; gb: T[];
+  /** a⁽ˡ⁾, z⁽ˡ⁾ and δ⁽ˡ⁾, each (batch, n⁽ˡ⁾); z⁽⁰⁾ is the gathered input. mask⁽ˡ⁾ only where dropout > 0 in training. */
+  a: T[]; z: T[]; delta: T[]; mask: T[];
+}
+
+/** The per-layer buffer lengths a pass needs, to go into the one arena request. */
+export function pass_request(network: NetworkSpec, batch: number, mode: 'train' | 'infer') {
+  const sizes = [network.inputs, ...network.hidden.map((h) => h.units), network.outputs];
+  const dropout = [0, ...network.hidden.map((h) => h.dropout), 0];
+  const training = mode === 'train';
+  return {
+    a: sizes.map((n, l) => (l === 0 ? 0 : batch * n)),
+    z: sizes.map((n) => batch * n),
+    delta: sizes.map((n, l) => (l === 0 || !training ? 0 : batch * n)),
+    mask: sizes.map((n, l) => (training && dropout[l] > 0 ? batch * n : 0)),
+  };
+}
+
+/** Assembles a pass from the reserved buffers; grads is null for inference. */
+export function pass_create<T extends FloatArray>(
+  network: NetworkSpec, layout: ParamLayout, batch: number, params: T, grads: T | null,
+  buffers: { a: T[]; z: T[]; delta: T[]; mask: T[] },
+): Pass<T> {
+  const { sizes, weightOffset, biasOffset } = layout;
+  const L = sizes.length - 1;
+  const none = params.subarray(0, 0) as T;
+  const W: T[] = [none], b: T[] = [none], gW: T[] = [none], gb: T[] = [none];
+  for (let l = 1; l <= L; l++) {
+    const wEnd = weightOffset[l] + sizes[l] * sizes[l - 1];
+    const bEnd = biasOffset[l] + sizes[l];
+    W.push(params.subarray(weightOffset[l], wEnd) as T);
+    b.push(params.subarray(biasOffset[l], bEnd) as T);
+    gW.push(grads === null ? none : (grads.subarray(weightOffset[l], wEnd) as T));
+    gb.push(grads === null ? none : (grads.subarray(biasOffset[l], bEnd) as T));
+  }
+  return {
+    sizes,
+    act: ['identity', ...network.hidden.map((h) => h.activation), network.output],
+    dropout: [0, ...network.hidden.map((h) => h.dropout), 0],
+    batch, W, b, gW, gb, ...buffers,
+  };
+}
+
+/**
+ * Forward pass over z⁽⁰⁾'s first `rows` rows: a⁽ˡ⁾ = z⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾, z⁽ˡ⁾ = h(a⁽ˡ⁾), then dropout on
+ * hidden layers when rng is given (training); rng null means inference, with no dropout at all.
+ */
+export function mlp_forward<T extends FloatArray>(gemm: Gemm<T>, pass: Pass<T>, rows: number, rng: RngState | null): void {
+  const { sizes, act, W, b, a, z } = pass;
+  const L = sizes.length - 1;
+  for (let l = 1; l <= L; l++) {
+    dense_forward(gemm, a[l], z[l - 1], W[l], b[l], rows, sizes[l - 1], sizes[l]);
+    activation_forward(act[l], z[l], a[l], rows, sizes[l]);
+    if (rng !== null && pass.dropout[l] > 0) dropout_forward(z[l], pass.mask[l], rows * sizes[l], pass.dropout[l], rng);
+  }
+}
+
+/**
+ * Backward pass, given δ⁽ᴸ⁾ in delta[L] (from the cost): fills every gW⁽ˡ⁾, gb⁽ˡ⁾ with minibatch averages.
+ * δ⁽ˡ⁻¹⁾ = h′(a⁽ˡ⁻¹⁾) ⊙ (W⁽ˡ⁾ᵀ δ⁽ˡ⁾), with the dropout mask applied first; δ⁽⁰⁾ is never computed.
+ */
+export function mlp_backward<T extends FloatArray>(gemm: Gemm<T>, pass: Pass<T>, rows: number): void {
+  const { sizes, act, W, gW, gb, a, z, delta } = pass;
+  const L = sizes.length - 1;
+  for (let l = L; l >= 1; l--) {
+    const gPrev = l > 1 ? delta[l - 1] : null;
+    dense_backward(gemm, gPrev, gW[l], gb[l], delta[l], z[l - 1], W[l], rows, sizes[l - 1], sizes[l]);
+    if (gPrev !== null) {
+      const count = rows * sizes[l - 1];
+      if (pass.dropout[l - 1] > 0) dropout_backward(gPrev, pass.mask[l - 1], count);
+      activation_backward(act[l - 1] as HiddenActivation, gPrev, a[l - 1], count);
+    }
+  }
+}
+
+/**
+ * Draws every W⁽ˡ⁾ uniformly from ±r, biases zero: He (r = √(6/n⁽ˡ⁻¹⁾)) for ReLU layers, whose
+ * half-zero outputs need the larger variance, Glorot/Xavier (r = √(6/(n⁽ˡ⁻¹⁾ + n⁽ˡ⁾))) for the rest.
+ */
+export function params_init<T extends FloatArray>(params: T, layout: ParamLayout, network: NetworkSpec, rng: RngState): void {
+  const { sizes, weightOffset } = layout;
+  const acts = [...network.hidden.map((h) => h.activation), network.output];
+  params.fill(0);
+  for (let l = 1; l < sizes.length; l++) {
+    const fanIn = sizes[l - 1], fanOut = sizes[l];
+    const r = acts[l - 1] === 'relu' ? Math.sqrt(6 / fanIn) : Math.sqrt(6 / (fanIn + fanOut));
+    const start = weightOffset[l];
+    for (let i = 0; i < fanIn * fanOut; i++) params[start + i] = (2 * rng_uniform(rng) - 1) * r;
+  }
+}
+
+/** mean and invStd for gather_rows: (x − mean)·(1/std), 0 where std = 0, identity when not standardising. */
+export function standardizer_init(
+  mean: Float32Array, invStd: Float32Array, dataMean: Float32Array | null, dataStd: Float32Array | null,
+): void {
+  for (let j = 0; j < mean.length; j++) {
+    mean[j] = dataMean === null ? 0 : dataMean[j];
+    const s = dataStd === null ? 1 : dataStd[j];
+    invStd[j] = s > 0 ? 1 / s : 0;
+  }
+}
+
+/**
+ * z0 (rows, features) ← standardised rows of x: row order[start + r] when order is given (a shuffled
+ * minibatch), else row start + r.
+ */
+export function gather_rows(
+  z0: Float32Array, x: Float32Array | Uint8Array, features: number, order: Int32Array | null,
+  start: number, rows: number, mean: Float32Array, invStd: Float32Array,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const src = (order === null ? start + r : order[start + r]) * features;
+    const dst = r * features;
+    for (let j = 0; j < features; j++) z0[dst + j] = (x[src + j] - mean[j]) * invStd[j];
+  }
+}
+
+/**
+ * y (rows, n) ← what the network should output for rows order[start + r]: the label itself for one
+ * sigmoid output, a one-hot row for several outputs, or the target standardised to (t − mean)/std.
+ */
+export function gather_targets(
+  y: Float32Array, n: number, order: Int32Array, start: number, rows: number,
+  labels: Int32Array | null, targets: Float32Array | null,
+  targetMean: Float32Array | null, targetStd: Float32Array | null,
+): void {
+  if (labels !== null) {
+    if (n === 1) {
+      for (let r = 0; r < rows; r++) y[r] = labels[order[start + r]];
+    } else {
+      y.fill(0, 0, rows * n);
+      for (let r = 0; r < rows; r++) y[r * n + labels[order[start + r]]] = 1;
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const src = order[start + r] * n;
+    for (let k = 0; k < n; k++) {
+      const t = targets![src + k];
+      y[r * n + k] = targetStd === null ? t : (t - targetMean![k]) / targetStd[k];
+    }
+  }
+}

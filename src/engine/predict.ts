@@ -1,0 +1,84 @@
+// Inference with a trained model: rows in uploaded units in, probabilities or values in uploaded units
+// out, in chunks of maxBatch rows through buffers reserved once. No dropout at inference (it is inverted).
+import { reserve } from './arena.js';
+import { EngineError } from './errors.js';
+import { createKernels, type Kernels } from './kernels/index.js';
+import type { Gemm } from './layers.js';
+import { gather_rows, mlp_forward, pass_create, pass_request, standardizer_init } from './mlp.js';
+import { validateModel, type Model } from './model.js';
+import { MAX_BATCH, paramLayout } from './spec.js';
+
+export interface PredictorOptions {
+  /** Defaults to createKernels(); a kernel instance serves one predictor. */
+  kernels?: Kernels;
+  /** Rows per forward pass (default 256): buffers hold this many rows, larger inputs go in chunks. */
+  maxBatch?: number;
+}
+
+export interface Predictor {
+  /**
+   * x: rows × inputs in uploaded units (standardisation applied inside); returns rows × outputs:
+   * probabilities for softmax/sigmoid outputs, values in uploaded units for regression.
+   */
+  predict(x: Float32Array | Uint8Array, rows: number): Float32Array;
+}
+
+export function createPredictor(model: Model, options: PredictorOptions = {}): Predictor {
+  validateModel(model);
+  const { network, targetMean, targetStd } = model;
+  const maxBatch = options.maxBatch ?? 256;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_BATCH) {
+    throw new EngineError('invalid_spec', 'maxBatch', `maxBatch must be an integer from 1 to ${MAX_BATCH}, got ${maxBatch}`);
+  }
+  const layout = paramLayout(network);
+  const { sizes } = layout;
+  const L = sizes.length - 1;
+  const nIn = sizes[0], nOut = sizes[L];
+
+  const kernels = options.kernels ?? createKernels();
+  const gemm: Gemm<Float32Array> = kernels.gemm.bind(kernels);
+  const buf = reserve((lengths) => kernels.arena(lengths), {
+    params: layout.paramCount, mean: nIn, invStd: nIn,
+    ...pass_request(network, maxBatch, 'infer'),
+  });
+  buf.params.set(model.params);
+  standardizer_init(buf.mean, buf.invStd, model.mean, model.std);
+  const pass = pass_create(network, layout, maxBatch, buf.params, null, buf);
+
+  return {
+    predict(x, rows) {
+      if (!Number.isInteger(rows) || rows < 0) {
+        throw new EngineError('invalid_data', 'rows', `rows must be a non-negative integer, got ${rows}`);
+      }
+      if (!(x instanceof Float32Array) && !(x instanceof Uint8Array)) {
+        throw new EngineError('invalid_data', 'x', 'x must be a Float32Array (or Uint8Array) of rows × inputs values');
+      }
+      if (x.length !== rows * nIn) {
+        throw new EngineError('invalid_data', 'x', `x has ${x.length} values but ${rows} rows × ${nIn} inputs need ${rows * nIn}`);
+      }
+      for (let i = 0; i < x.length; i++) {
+        if (!Number.isFinite(x[i])) {
+          throw new EngineError('invalid_data', `x[${i}]`,
+            `x[${i}] (row ${Math.floor(i / nIn)}, input ${i % nIn}) is ${x[i]}; every value must be finite`);
+        }
+      }
+      const out = new Float32Array(rows * nOut);
+      for (let start = 0; start < rows; start += maxBatch) {
+        const n = Math.min(maxBatch, rows - start);
+        gather_rows(pass.z[0], x, nIn, null, start, n, buf.mean, buf.invStd);
+        mlp_forward(gemm, pass, n, null);
+        const yHat = pass.z[L];
+        const at = start * nOut;
+        if (targetStd === null) {
+          out.set(yHat.subarray(0, n * nOut), at);
+        } else {
+          // Back to uploaded units: the network was trained on (t − targetMean)/targetStd.
+          for (let r = 0; r < n; r++) {
+            for (let k = 0; k < nOut; k++) out[at + r * nOut + k] = yHat[r * nOut + k] * targetStd[k] + targetMean![k];
+          }
+        }
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,314 @@
+// The training loop: minibatch SGD over shuffled rows, per-epoch metrics and validation, early stopping,
+// and a state that can be saved after any epoch and resumed bit for bit. Every buffer the loop touches
+// comes from one kernels.arena() call; runEpoch allocates nothing per minibatch.
+import { reserve } from './arena.js';
+import { costFor } from './costs.js';
+import { EngineError, invalidData } from './errors.js';
+import { createKernels, type Kernels } from './kernels/index.js';
+import type { Gemm } from './layers.js';
+import {
+  regression_metrics, tally_classes, tally_create, tally_regression, tally_reset, total_sum_of_squares, type Tally,
+} from './metrics.js';
+import {
+  gather_rows, gather_targets, mlp_backward, mlp_forward, params_init, pass_create, pass_request, standardizer_init,
+} from './mlp.js';
+import { encodeModel } from './model.js';
+import { decayed, sgd_update, type SgdSettings } from './optim.js';
+import { rng_seed, rng_shuffle, type RngState } from './rng.js';
+import { canonicalNetwork, paramLayout, validateData, validateNetwork, validateTraining } from './spec.js';
+import { decodeState, encodeState, type RunIdentity } from './state.js';
+import type { EpochMetrics, NetworkSpec, TrainingData, TrainingSpec } from './types.js';
+
+export interface RunEpochHooks {
+  /** Asked before every minibatch; true abandons the epoch (runEpoch then returns null). */
+  shouldStop?: () => boolean;
+  /** Fraction of the epoch's training rows done, at most once per progressIntervalMs. */
+  onProgress?: (fraction: number) => void;
+  progressIntervalMs?: number;
+}
+
+export interface TrainerOptions {
+  /** Defaults to createKernels(); a kernel instance serves one trainer (its arena is reserved once). */
+  kernels?: Kernels;
+  /** Bytes from saveState(): continue that run instead of starting a new one. */
+  state?: Uint8Array;
+}
+
+export interface Trainer {
+  /** Completed epochs. */
+  readonly epochsDone: number;
+  /** All epochs run, or early stopping fired. */
+  readonly done: boolean;
+  readonly stoppedEarly: boolean;
+  /** The epoch with the lowest validation loss so far, when early stopping is on. */
+  readonly bestEpoch: number | null;
+  /**
+   * Runs one epoch. Calls shouldStop() between minibatches; when it returns true the epoch is abandoned,
+   * the trainer rolls back to the last completed epoch and runEpoch returns null. Calls
+   * onProgress(fractionOfEpochDone) at most every progressIntervalMs (default 1000) inside the epoch.
+   * Throws EngineError 'diverged' (with epoch) when the loss stops being finite, also rolling back.
+   */
+  runEpoch(hooks?: RunEpochHooks): EpochMetrics | null;
+  /** The full resumable state as of the last completed epoch. */
+  saveState(): Uint8Array;
+  /**
+   * The model to keep: the best-so-far weights when early stopping is on, else the last completed
+   * epoch's weights (never half-epoch weights). meta is stored as JSON in the model.
+   */
+  exportModel(meta?: unknown): Uint8Array;
+}
+
+/** Validation rows drawn once from the generator; both lists sorted so each set is read in row order. */
+export function split_rows(rows: number, fraction: number, rng: RngState): { train: Int32Array; val: Int32Array } {
+  const all = new Int32Array(rows).map((_, i) => i);
+  const nVal = fraction > 0 ? Math.min(rows - 1, Math.floor(rows * fraction)) : 0;
+  if (fraction > 0 && nVal === 0) {
+    throw invalidData('validationSplit', `validationSplit ${fraction} of ${rows} rows leaves no validation row; ` +
+      'give more rows, a larger split, or 0');
+  }
+  if (nVal > 0) rng_shuffle(rng, all);
+  return { val: all.slice(0, nVal).sort(), train: all.slice(nVal).sort() };
+}
+
+/** What a saved state must agree with to be resumed here: all but epochs, which a resumed run may extend. */
+function runIdentity(network: NetworkSpec, training: TrainingSpec, data: TrainingData): RunIdentity {
+  const t = training;
+  return {
+    network: canonicalNetwork(network),
+    training: {
+      batchSize: t.batchSize, learningRate: t.learningRate, momentum: t.momentum, nesterov: t.nesterov,
+      decay: t.decay, decayPer: t.decayPer, l2: t.l2, seed: t.seed, validationSplit: t.validationSplit,
+      earlyStopping: t.earlyStopping === null ? null : { patience: t.earlyStopping.patience, minDelta: t.earlyStopping.minDelta },
+    },
+    data: {
+      rows: data.rows, features: data.features, task: data.labels !== null ? 'classification' : 'regression',
+      standardised: data.mean !== null, targetsStandardised: data.targetMean !== null,
+    },
+  };
+}
+
+export function createTrainer(
+  network: NetworkSpec, training: TrainingSpec, data: TrainingData, options: TrainerOptions = {},
+): Trainer {
+  validateNetwork(network);
+  validateTraining(training);
+  validateData(network, data);
+  const layout = paramLayout(network);
+  const { sizes, paramCount: P } = layout;
+  const L = sizes.length - 1;
+  const nIn = sizes[0], nOut = sizes[L];
+  const cost = costFor(network.loss, network.output);
+  const { labels, targets, targetMean, targetStd } = data;
+  const classification = labels !== null;
+  const earlyStopping = training.earlyStopping;
+  const identity = runIdentity(network, training, data);
+
+  // The generator draws the validation split first, then the initial weights, then every epoch's
+  // shuffle and dropout masks. A resumed run redraws the split and then takes the saved state.
+  const rng = rng_seed(training.seed);
+  const split = split_rows(data.rows, training.validationSplit, rng);
+  const nTrain = split.train.length, nVal = split.val.length;
+  const batch = Math.min(training.batchSize, Math.max(nTrain, nVal));
+
+  const kernels = options.kernels ?? createKernels();
+  const gemm: Gemm<Float32Array> = kernels.gemm.bind(kernels);
+  const buf = reserve((lengths) => kernels.arena(lengths), {
+    params: P, grads: P, velocity: P,
+    // The last completed epoch's params and velocity, to roll back an abandoned or diverged epoch.
+    savedParams: P, savedVelocity: P,
+    bestParams: earlyStopping !== null ? P : 0,
+    mean: nIn, invStd: nIn,
+    /** The minibatch's targets, (batch, outputs), in trained units. */
+    y: batch * nOut,
+    ...pass_request(network, batch, 'train'),
+  });
+  const pass = pass_create(network, layout, batch, buf.params, buf.grads, buf);
+  standardizer_init(buf.mean, buf.invStd, data.mean, data.std);
+
+  let epochsDone = 0;
+  let bestEpoch: number | null = null;
+  let bestLoss = Infinity;
+  let wait = 0;
+  let stoppedEarly = false;
+  const sgd: SgdSettings = {
+    learningRate: training.learningRate, momentum: training.momentum, nesterov: training.nesterov,
+    l2: training.l2, weightCount: layout.weightCount,
+  };
+  if (options.state !== undefined) {
+    const s = decodeState(options.state, identity, P);
+    buf.params.set(s.params);
+    buf.velocity.set(s.velocity);
+    if (s.bestParams !== null) buf.bestParams.set(s.bestParams);
+    rng.set(s.rng);
+    sgd.learningRate = s.learningRate;
+    ({ epochsDone, bestEpoch, bestLoss, wait, stoppedEarly } = s);
+  } else {
+    params_init(buf.params, layout, network, rng);
+  }
+
+  const savedRng = new Uint32Array(4);
+  let savedLearningRate = sgd.learningRate;
+  const order = new Int32Array(nTrain);
+  const trainTally = tally_create(nOut);
+  const valTally = tally_create(nOut);
+  const trainSst = classification ? null : total_sum_of_squares(targets!, split.train, nTrain, nOut);
+  const valSst = classification || nVal === 0 ? null : total_sum_of_squares(targets!, split.val, nVal, nOut);
+
+  const isDone = () => stoppedEarly || epochsDone >= training.epochs;
+
+  function checkpoint(): void {
+    buf.savedParams.set(buf.params);
+    buf.savedVelocity.set(buf.velocity);
+    savedRng.set(rng);
+    savedLearningRate = sgd.learningRate;
+  }
+  function rollback(): void {
+    buf.params.set(buf.savedParams);
+    buf.velocity.set(buf.savedVelocity);
+    rng.set(savedRng);
+    sgd.learningRate = savedLearningRate;
+  }
+  function diverged(epoch: number, loss: number): EngineError {
+    return new EngineError('diverged', 'learningRate', `training diverged in epoch ${epoch}: the loss became ${loss}. ` +
+      `Try a lower learning rate than ${training.learningRate} (e.g. a tenth of it), or less momentum.`, epoch);
+  }
+
+  /** Adds a forward pass's cost and metrics over rows rowOrder[start…start + rows) to t. */
+  function tally_batch(t: Tally, batchCost: number, rowOrder: Int32Array, start: number, rows: number): void {
+    t.rows += rows;
+    t.cost += batchCost;
+    if (classification) tally_classes(t, pass.z[L], labels, rowOrder, start, rows, nOut);
+    else tally_regression(t, pass.z[L], targets!, rowOrder, start, rows, nOut, targetMean, targetStd);
+  }
+
+  /** Loads rows rowOrder[start…start + rows) into z⁽⁰⁾ and y, runs the forward pass, returns the batch's cost. */
+  function forward(rowOrder: Int32Array, start: number, rows: number, dropoutRng: RngState | null): number {
+    gather_rows(pass.z[0], data.x, nIn, rowOrder, start, rows, buf.mean, buf.invStd);
+    gather_targets(buf.y, nOut, rowOrder, start, rows, labels, targets, targetMean, targetStd);
+    mlp_forward(gemm, pass, rows, dropoutRng);
+    return cost.fn(pass.a[L], pass.z[L], buf.y, rows, nOut);
+  }
+
+  /** Forward, backward and one update on one minibatch; returns its cost (not finite: nothing was updated). */
+  function train_batch(start: number, rows: number): number {
+    const batchCost = forward(order, start, rows, rng);
+    if (!Number.isFinite(batchCost)) return batchCost;
+    tally_batch(trainTally, batchCost, order, start, rows);
+    cost.delta(pass.delta[L], pass.a[L], pass.z[L], buf.y, rows, nOut);
+    mlp_backward(gemm, pass, rows);
+    sgd_update(buf.params, buf.grads, buf.velocity, sgd);
+    if (training.decayPer === 'step') sgd.learningRate = decayed(sgd.learningRate, training.decay);
+    return batchCost;
+  }
+
+  /** ½λ‖w‖² over the weights (biases are not decayed), added to the reported losses. */
+  function l2_penalty(): number {
+    if (training.l2 === 0) return 0;
+    let sum = 0;
+    for (let i = 0; i < layout.weightCount; i++) sum += buf.params[i] * buf.params[i];
+    return 0.5 * training.l2 * sum;
+  }
+
+  function runEpoch(hooks: RunEpochHooks = {}): EpochMetrics | null {
+    if (isDone()) {
+      throw new EngineError('invalid_state', 'epochs', `training is finished after ${epochsDone} epochs` +
+        (stoppedEarly ? ' (stopped early)' : '') + '; export the model, or resume the state with more epochs');
+    }
+    const { shouldStop, onProgress, progressIntervalMs = 1000 } = hooks;
+    const epoch = epochsDone + 1;
+    const started = performance.now();
+    checkpoint();
+    order.set(split.train);
+    rng_shuffle(rng, order);
+    tally_reset(trainTally);
+    let lastProgress = started;
+    for (let start = 0; start < nTrain; start += batch) {
+      if (shouldStop !== undefined && shouldStop()) {
+        rollback();
+        return null;
+      }
+      const rows = Math.min(batch, nTrain - start);
+      const batchCost = train_batch(start, rows);
+      if (!Number.isFinite(batchCost)) {
+        rollback();
+        throw diverged(epoch, batchCost);
+      }
+      if (onProgress !== undefined) {
+        const now = performance.now();
+        if (now - lastProgress >= progressIntervalMs) {
+          lastProgress = now;
+          onProgress((start + rows) / nTrain);
+        }
+      }
+    }
+    const trainingMs = performance.now() - started;
+
+    const penalty = l2_penalty();
+    const loss = trainTally.cost / nTrain + penalty;
+    let valLoss: number | null = null;
+    if (nVal > 0) {
+      tally_reset(valTally);
+      for (let start = 0; start < nVal; start += batch) {
+        const rows = Math.min(batch, nVal - start);
+        tally_batch(valTally, forward(split.val, start, rows, null), split.val, start, rows);
+      }
+      valLoss = valTally.cost / nVal + penalty;
+    }
+    const nonFinite = !Number.isFinite(loss) ? loss : valLoss !== null && !Number.isFinite(valLoss) ? valLoss : null;
+    if (nonFinite !== null) {
+      rollback();
+      throw diverged(epoch, nonFinite);
+    }
+
+    const learningRate = sgd.learningRate;
+    if (training.decayPer === 'epoch') sgd.learningRate = decayed(sgd.learningRate, training.decay);
+    epochsDone = epoch;
+    if (earlyStopping !== null && valLoss !== null) {
+      if (valLoss < bestLoss - earlyStopping.minDelta) {
+        bestLoss = valLoss;
+        bestEpoch = epoch;
+        buf.bestParams.set(buf.params);
+        wait = 0;
+      } else if (++wait >= earlyStopping.patience) {
+        stoppedEarly = true;
+        buf.params.set(buf.bestParams);
+      }
+    }
+
+    const train = classification ? null : regression_metrics(trainTally, trainSst!);
+    const val = classification || nVal === 0 ? null : regression_metrics(valTally, valSst!);
+    return {
+      epoch, loss, valLoss,
+      accuracy: classification ? trainTally.correct / nTrain : null,
+      valAccuracy: classification && nVal > 0 ? valTally.correct / nVal : null,
+      mse: train?.mse ?? null, mae: train?.mae ?? null, r2: train?.r2 ?? null,
+      valMse: val?.mse ?? null, valMae: val?.mae ?? null, valR2: val?.r2 ?? null,
+      learningRate,
+      durationMs: performance.now() - started,
+      samplesPerSec: nTrain / (trainingMs / 1000),
+    };
+  }
+
+  const keepBest = () => earlyStopping !== null && bestEpoch !== null;
+
+  return {
+    get epochsDone() { return epochsDone; },
+    get done() { return isDone(); },
+    get stoppedEarly() { return stoppedEarly; },
+    get bestEpoch() { return bestEpoch; },
+    runEpoch,
+    saveState() {
+      return encodeState(identity, {
+        epochsDone, learningRate: sgd.learningRate, rng, bestEpoch, bestLoss, wait, stoppedEarly,
+        params: buf.params, velocity: buf.velocity, bestParams: keepBest() ? buf.bestParams : null,
+      });
+    },
+    exportModel(meta?: unknown) {
+      return encodeModel({
+        network: canonicalNetwork(network), meta: meta ?? null,
+        params: keepBest() ? buf.bestParams : buf.params,
+        mean: data.mean, std: data.std, targetMean, targetStd,
+      });
+    },
+  };
+}

@@ -1,0 +1,314 @@
+// The training loop as a user sees it: it learns, it is reproducible and resumable bit for bit, and
+// momentum, Nesterov, decay, L2, dropout and early stopping do exactly what their formulas say.
+import { describe, expect, it } from 'vitest';
+import { createPredictor, createTrainer, decodeModel, EngineError, type EpochMetrics } from '../../src/engine/index.js';
+import { dropout_forward } from '../../src/engine/layers.js';
+import { rng_seed } from '../../src/engine/rng.js';
+import { paramLayout } from '../../src/engine/spec.js';
+import { split_rows } from '../../src/engine/train.js';
+import type { NetworkSpec, TrainingData } from '../../src/engine/types.js';
+import { blobNetwork, blobs, linear, trainingSpec, withoutTiming } from './helpers.js';
+
+const XOR: TrainingData = {
+  rows: 4, features: 2, x: new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]), mean: null, std: null,
+  labels: new Int32Array([0, 1, 1, 0]), targets: null, targetMean: null, targetStd: null,
+};
+
+function runAll(trainer: ReturnType<typeof createTrainer>): EpochMetrics[] {
+  const all: EpochMetrics[] = [];
+  while (!trainer.done) all.push(trainer.runEpoch()!);
+  return all;
+}
+
+describe('learning', () => {
+  it('learns XOR with a 2-2-1 sigmoid network', () => {
+    const network: NetworkSpec = {
+      inputs: 2, hidden: [{ units: 2, activation: 'sigmoid', dropout: 0 }], outputs: 1, output: 'sigmoid',
+      loss: 'binary_cross_entropy',
+    };
+    const trainer = createTrainer(network, trainingSpec({ batchSize: 4, epochs: 1000, learningRate: 0.5, momentum: 0.9, seed: 1 }), XOR);
+    const metrics = runAll(trainer);
+    expect(metrics.at(-1)!.accuracy).toBe(1);
+    const p = createPredictor(decodeModel(trainer.exportModel())).predict(XOR.x as Float32Array, 4);
+    expect(p[0]).toBeLessThan(0.5);
+    expect(p[1]).toBeGreaterThan(0.5);
+    expect(p[2]).toBeGreaterThan(0.5);
+    expect(p[3]).toBeLessThan(0.5);
+  });
+
+  it('reports validation accuracy that the exported model reproduces on the validation rows', () => {
+    const data = blobs(300);
+    const spec = trainingSpec({ epochs: 4, validationSplit: 0.2, momentum: 0.9, learningRate: 0.05, seed: 9 });
+    const trainer = createTrainer(blobNetwork(), spec, data);
+    const last = runAll(trainer).at(-1)!;
+    expect(last.valAccuracy).toBeGreaterThan(0.9);
+
+    const { val } = split_rows(data.rows, 0.2, rng_seed(9));
+    expect(val.length).toBe(60);
+    const x = new Float32Array(val.length * 4);
+    val.forEach((row, i) => x.set((data.x as Float32Array).subarray(row * 4, row * 4 + 4), i * 4));
+    const p = createPredictor(decodeModel(trainer.exportModel())).predict(x, val.length);
+    let correct = 0, cost = 0;
+    val.forEach((row, i) => {
+      const scores = Array.from(p.subarray(i * 3, i * 3 + 3));
+      if (scores.indexOf(Math.max(...scores)) === data.labels![row]) correct++;
+      cost -= Math.log(scores[data.labels![row]]);
+    });
+    expect(last.valAccuracy).toBe(correct / val.length);
+    expect(last.valLoss!).toBeCloseTo(cost / val.length, 5);
+  });
+
+  it('reports regression errors in uploaded units and the loss in standardised units', () => {
+    const data = linear(200);
+    const network: NetworkSpec = { inputs: 2, hidden: [{ units: 8, activation: 'tanh', dropout: 0 }], outputs: 1, output: 'identity', loss: 'squared_error' };
+    const trainer = createTrainer(network, trainingSpec({ epochs: 30, validationSplit: 0.25, momentum: 0.9, learningRate: 0.02, seed: 4 }), data);
+    const last = runAll(trainer).at(-1)!;
+    expect(last.accuracy).toBeNull();
+    expect(last.valR2!).toBeGreaterThan(0.95);
+
+    const { val } = split_rows(data.rows, 0.25, rng_seed(4));
+    const x = new Float32Array(val.length * 2);
+    val.forEach((row, i) => x.set((data.x as Float32Array).subarray(row * 2, row * 2 + 2), i * 2));
+    const p = createPredictor(decodeModel(trainer.exportModel())).predict(x, val.length);
+    let sse = 0, sae = 0, sst = 0, half = 0;
+    const t = Array.from(val, (row) => data.targets![row]);
+    const meanT = t.reduce((s, v) => s + v, 0) / t.length;
+    val.forEach((_, i) => {
+      const e = p[i] - t[i];
+      sse += e * e;
+      sae += Math.abs(e);
+      sst += (t[i] - meanT) ** 2;
+      half += 0.5 * (e / 40) ** 2;
+    });
+    expect(last.valMse!).toBeCloseTo(sse / val.length, 2);
+    expect(last.valMae!).toBeCloseTo(sae / val.length, 3);
+    expect(last.valR2!).toBeCloseTo(1 - sse / sst, 5);
+    expect(last.valLoss!).toBeCloseTo(half / val.length, 6);
+  });
+});
+
+describe('reproducibility', () => {
+  const network = blobNetwork(0.2);
+  const spec = trainingSpec({
+    epochs: 5, momentum: 0.9, nesterov: true, decay: 0.01, decayPer: 'step', l2: 1e-3, validationSplit: 0.2,
+    earlyStopping: { patience: 100, minDelta: 0 }, seed: 11,
+  });
+
+  it('gives bit-identical weights and metrics for the same data, spec and seed', () => {
+    const a = createTrainer(network, spec, blobs(120));
+    const b = createTrainer(network, spec, blobs(120));
+    const ma = runAll(a).map(withoutTiming);
+    const mb = runAll(b).map(withoutTiming);
+    expect(mb).toEqual(ma);
+    expect(b.saveState()).toEqual(a.saveState());
+    expect(b.exportModel()).toEqual(a.exportModel());
+  });
+
+  it('resumes from a saved state bit for bit: 5 epochs = 2 + save + 3', () => {
+    const straight = createTrainer(network, spec, blobs(120));
+    const all = runAll(straight).map(withoutTiming);
+
+    const first = createTrainer(network, spec, blobs(120));
+    const head = [first.runEpoch(), first.runEpoch()].map(withoutTiming);
+    const state = first.saveState();
+    const second = createTrainer(network, spec, blobs(120), { state });
+    expect(second.epochsDone).toBe(2);
+    const tail = runAll(second).map(withoutTiming);
+
+    expect([...head, ...tail]).toEqual(all);
+    expect(second.saveState()).toEqual(straight.saveState());
+    expect(second.exportModel({ labels: ['a'] })).toEqual(straight.exportModel({ labels: ['a'] }));
+  });
+
+  it('lets a resumed run extend the number of epochs', () => {
+    const five = createTrainer(network, spec, blobs(120));
+    runAll(five);
+    const resumed = createTrainer(network, { ...spec, epochs: 7 }, blobs(120), { state: five.saveState() });
+    expect(resumed.done).toBe(false);
+    expect(resumed.runEpoch()!.epoch).toBe(6);
+  });
+
+  it('abandons an epoch when shouldStop says so, keeping the last completed epoch', () => {
+    const trainer = createTrainer(network, spec, blobs(120));
+    trainer.runEpoch();
+    const before = trainer.saveState();
+    const model = trainer.exportModel();
+    let asked = 0;
+    expect(trainer.runEpoch({ shouldStop: () => ++asked > 3 })).toBeNull();
+    expect(asked).toBe(4);
+    expect(trainer.epochsDone).toBe(1);
+    expect(trainer.saveState()).toEqual(before);
+    expect(trainer.exportModel()).toEqual(model);
+
+    // And the epoch, run again, is the one an uninterrupted trainer runs.
+    const reference = createTrainer(network, spec, blobs(120));
+    reference.runEpoch();
+    expect(withoutTiming(trainer.runEpoch())).toEqual(withoutTiming(reference.runEpoch()));
+  });
+
+  it('reports progress as a growing fraction of the epoch', () => {
+    const trainer = createTrainer(network, spec, blobs(120));
+    const fractions: number[] = [];
+    trainer.runEpoch({ onProgress: (f) => fractions.push(f), progressIntervalMs: 0 });
+    expect(fractions.length).toBe(Math.ceil(96 / 8));
+    expect(fractions.at(-1)).toBe(1);
+    expect([...fractions].sort((x, y) => x - y)).toEqual(fractions);
+  });
+});
+
+describe('the update rules, against hand-computed values', () => {
+  // One weight w and one bias b, ŷ = w·x + b, C = ½(ŷ − t)², two rows in one minibatch:
+  // ∂C/∂w = mean((ŷ − t)·x), ∂C/∂b = mean(ŷ − t).
+  const network: NetworkSpec = { inputs: 1, hidden: [], outputs: 1, output: 'identity', loss: 'squared_error' };
+  const data: TrainingData = {
+    rows: 2, features: 1, x: new Float32Array([1, 2]), mean: null, std: null, labels: null,
+    targets: new Float32Array([1, 3]), targetMean: null, targetStd: null,
+  };
+  const bias = paramLayout(network).biasOffset[1];
+
+  function simulate(w: number, b: number, steps: number, lr: number, m: number, nesterov: boolean, decay: number, l2: number) {
+    let vw = 0, vb = 0;
+    const trace: { w: number; b: number; lr: number }[] = [];
+    for (let k = 0; k < steps; k++) {
+      const e1 = w * 1 + b - 1, e2 = w * 2 + b - 3;
+      const gw = (e1 * 1 + e2 * 2) / 2 + l2 * w, gb = (e1 + e2) / 2;
+      vw = m * vw - lr * gw;
+      vb = m * vb - lr * gb;
+      w += nesterov ? m * vw - lr * gw : vw;
+      b += nesterov ? m * vb - lr * gb : vb;
+      trace.push({ w, b, lr });
+      lr = lr / (1 + decay);
+    }
+    return trace;
+  }
+
+  for (const nesterov of [false, true]) {
+    it(`${nesterov ? 'Nesterov momentum' : 'momentum'} with per-epoch decay`, () => {
+      const spec = trainingSpec({ batchSize: 2, epochs: 4, learningRate: 0.1, momentum: 0.8, nesterov, decay: 0.5, seed: 3 });
+      const trainer = createTrainer(network, spec, data);
+      const initial = decodeModel(trainer.exportModel()).params;
+      const expected = simulate(initial[0], initial[bias], 4, 0.1, 0.8, nesterov, 0.5, 0);
+      expect(initial[bias]).toBe(0);
+      for (const step of expected) {
+        const m = trainer.runEpoch()!;
+        const p = decodeModel(trainer.exportModel()).params;
+        expect(p[0]).toBeCloseTo(step.w, 5);
+        expect(p[bias]).toBeCloseTo(step.b, 5);
+        expect(m.learningRate).toBe(step.lr);
+      }
+      // The two rules really differ here, so the test tells them apart.
+      const other = simulate(initial[0], 0, 4, 0.1, 0.8, !nesterov, 0.5, 0);
+      expect(Math.abs(other[3].w - expected[3].w)).toBeGreaterThan(1e-3);
+    });
+  }
+
+  it('decays per step: μₖ₊₁ = μₖ/(1 + decay) after every update, reported at the end of the epoch', () => {
+    const rows = 10;
+    const lin = linear(rows);
+    const spec = trainingSpec({ batchSize: 3, epochs: 3, learningRate: 0.1, decay: 0.1, decayPer: 'step' });
+    const net: NetworkSpec = { inputs: 2, hidden: [], outputs: 1, output: 'identity', loss: 'squared_error' };
+    const trainer = createTrainer(net, spec, lin);
+    // 4 updates per epoch (3 + 3 + 3 + 1 rows; the last partial batch is trained on too).
+    for (let epoch = 1; epoch <= 3; epoch++) {
+      expect(trainer.runEpoch()!.learningRate).toBe(Array.from({ length: 4 * epoch }).reduce<number>((lr) => lr / 1.1, 0.1));
+    }
+  });
+
+  it('L2 decays the weight but not the bias, and adds ½λ‖w‖² to the loss', () => {
+    const l2 = 0.5, lr = 0.1;
+    const trainer = createTrainer(network, trainingSpec({ batchSize: 2, epochs: 1, learningRate: lr, l2, seed: 3 }), data);
+    const w0 = decodeModel(trainer.exportModel()).params[0];
+    const m = trainer.runEpoch()!;
+    const [step] = simulate(w0, 0, 1, lr, 0, false, 0, l2);
+    const p = decodeModel(trainer.exportModel()).params;
+    expect(p[0]).toBeCloseTo(step.w, 6);
+    expect(p[bias]).toBeCloseTo(step.b, 6);
+    const [noL2] = simulate(w0, 0, 1, lr, 0, false, 0, 0);
+    expect(p[bias]).toBeCloseTo(noL2.b, 6);
+    const dataLoss = (0.5 * (w0 - 1) ** 2 + 0.5 * (2 * w0 - 3) ** 2) / 2;
+    expect(m.loss).toBeCloseTo(dataLoss + 0.5 * l2 * p[0] * p[0], 6);
+  });
+});
+
+describe('dropout', () => {
+  it('keeps units with probability 1 − p and scales them by 1/(1 − p), preserving the expectation', () => {
+    const n = 200_000, p = 0.3;
+    const z = new Float32Array(n).fill(2);
+    const mask = new Float32Array(n);
+    dropout_forward(z, mask, n, p, rng_seed(1));
+    const kept = mask.filter((m) => m !== 0);
+    expect(kept.length / n).toBeCloseTo(1 - p, 2);
+    expect(new Set(kept)).toEqual(new Set([Math.fround(1 / (1 - p))]));
+    expect(z.reduce((s, v) => s + v, 0) / n).toBeCloseTo(2, 1);
+  });
+
+  it('is off at inference: a model trained with dropout predicts like the same weights without it', () => {
+    const data = blobs(60);
+    const trainer = createTrainer(blobNetwork(0.5), trainingSpec({ epochs: 2 }), data);
+    runAll(trainer);
+    const model = decodeModel(trainer.exportModel());
+    const plain = createPredictor({ ...model, network: blobNetwork(0) }).predict(data.x as Float32Array, 60);
+    expect(createPredictor(model).predict(data.x as Float32Array, 60)).toEqual(plain);
+    // Training with dropout really drew masks: the same run without dropout ends elsewhere.
+    const without = createTrainer(blobNetwork(0), trainingSpec({ epochs: 2 }), data);
+    runAll(without);
+    expect(decodeModel(without.exportModel()).params).not.toEqual(model.params);
+  });
+});
+
+describe('early stopping', () => {
+  // Labels that are pure noise: the training loss falls while the validation loss soon rises.
+  const noisy = blobs(80, 4, 21);
+  noisy.labels = noisy.labels!.map((_, i) => (i * 7919) % 3);
+  const network: NetworkSpec = {
+    inputs: 4, hidden: [{ units: 32, activation: 'relu', dropout: 0 }], outputs: 3, output: 'softmax',
+    loss: 'categorical_cross_entropy',
+  };
+  const base = trainingSpec({ epochs: 200, learningRate: 0.1, momentum: 0.9, validationSplit: 0.25, seed: 2 });
+
+  it('stops after `patience` epochs without improvement and exports the best epoch\'s weights', () => {
+    const patience = 3;
+    const trainer = createTrainer(network, { ...base, earlyStopping: { patience, minDelta: 0.001 } }, noisy);
+    const metrics = runAll(trainer);
+    expect(trainer.stoppedEarly).toBe(true);
+    expect(metrics.length).toBeLessThan(200);
+
+    // Replay the rule on the reported validation losses.
+    let best = Infinity, bestEpoch = 0;
+    for (const m of metrics) if (m.valLoss! < best - 0.001) { best = m.valLoss!; bestEpoch = m.epoch; }
+    expect(trainer.bestEpoch).toBe(bestEpoch);
+    expect(metrics.length).toBe(bestEpoch + patience);
+
+    // Early stopping changes nothing but the end: a run without it, stopped at the best epoch, has the same weights.
+    const plain = createTrainer(network, { ...base, epochs: bestEpoch }, noisy);
+    const plainMetrics = runAll(plain);
+    expect(plainMetrics.map(withoutTiming)).toEqual(metrics.slice(0, bestEpoch).map(withoutTiming));
+    expect(decodeModel(trainer.exportModel()).params).toEqual(decodeModel(plain.exportModel()).params);
+    expect(() => trainer.runEpoch()).toThrow(EngineError);
+  });
+});
+
+describe('divergence', () => {
+  it("stops with 'diverged', the epoch and a hint, keeping the last good epoch", () => {
+    const network: NetworkSpec = { inputs: 2, hidden: [{ units: 4, activation: 'relu', dropout: 0 }], outputs: 1, output: 'identity', loss: 'squared_error' };
+    const data = linear(64);
+    const good = createTrainer(network, trainingSpec({ epochs: 50, learningRate: 0.05 }), data);
+    expect(runAll(good).every((m) => Number.isFinite(m.loss))).toBe(true);
+
+    const wild = createTrainer(network, trainingSpec({ epochs: 50, learningRate: 1e4 }), data);
+    let caught: unknown = null;
+    try {
+      runAll(wild);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(EngineError);
+    const error = caught as EngineError;
+    expect(error.code).toBe('diverged');
+    expect(error.epoch).toBe(wild.epochsDone + 1);
+    expect(error.message).toContain(`epoch ${error.epoch}`);
+    expect(error.message).toMatch(/lower learning rate/);
+    const p = decodeModel(wild.exportModel()).params;
+    expect(p.every(Number.isFinite)).toBe(true);
+  });
+});
