@@ -38,6 +38,8 @@ declare module 'fastify' {
     runner: Runner;
     predictions: Predictions;
     writeRateLimit: { max: number; timeWindow: string };
+    /** Every route registered, for the test that holds openapi.yaml to them. */
+    routeList: { method: string; url: string }[];
   }
   interface FastifyContextConfig {
     docs?: { body?: unknown };
@@ -202,6 +204,10 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
       ? serializerCompiler(route)
       : (data: unknown) => JSON.stringify(data));
   app.decorate('config', config);
+  app.decorate('routeList', [] as { method: string; url: string }[]);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') app.routeList.push({ method, url: route.url });
+  });
   registerErrorHandling(app);
 
   await app.register(database, { config });
