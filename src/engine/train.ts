@@ -118,7 +118,7 @@ export function createTrainer(
     savedParams: P, savedVelocity: P,
     bestParams: earlyStopping !== null ? P : 0,
     mean: nIn, invStd: nIn,
-    /** The minibatch's targets, (batch, outputs), in trained units. */
+    // The minibatch's targets, (batch, outputs), in trained units.
     y: batch * nOut,
     ...pass_request(network, batch, 'train'),
   });
@@ -168,8 +168,8 @@ export function createTrainer(
     rng.set(savedRng);
     sgd.learningRate = savedLearningRate;
   }
-  function diverged(epoch: number, loss: number): EngineError {
-    return new EngineError('diverged', 'learningRate', `training diverged in epoch ${epoch}: the loss became ${loss}. ` +
+  function diverged(epoch: number, what: string): EngineError {
+    return new EngineError('diverged', 'learningRate', `training diverged in epoch ${epoch}: ${what}. ` +
       `Try a lower learning rate than ${training.learningRate} (e.g. a tenth of it), or less momentum.`, epoch);
   }
 
@@ -231,7 +231,7 @@ export function createTrainer(
       const batchCost = train_batch(start, rows);
       if (!Number.isFinite(batchCost)) {
         rollback();
-        throw diverged(epoch, batchCost);
+        throw diverged(epoch, `the loss became ${batchCost}`);
       }
       if (onProgress !== undefined) {
         const now = performance.now();
@@ -254,10 +254,13 @@ export function createTrainer(
       }
       valLoss = valTally.cost / nVal + penalty;
     }
-    const nonFinite = !Number.isFinite(loss) ? loss : valLoss !== null && !Number.isFinite(valLoss) ? valLoss : null;
-    if (nonFinite !== null) {
+    // The last update can overflow the weights after the last finite loss; such an epoch must not be kept.
+    const failure = !Number.isFinite(loss) ? `the loss became ${loss}`
+      : valLoss !== null && !Number.isFinite(valLoss) ? `the validation loss became ${valLoss}`
+      : buf.params.some((w) => !Number.isFinite(w)) ? 'the weights overflowed' : null;
+    if (failure !== null) {
       rollback();
-      throw diverged(epoch, nonFinite);
+      throw diverged(epoch, failure);
     }
 
     const learningRate = sgd.learningRate;
