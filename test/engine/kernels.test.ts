@@ -2,7 +2,8 @@
 // engine-sized shapes, α and β, and the arena contract the engine relies on.
 import { describe, expect, it } from 'vitest';
 import { createKernels, createReferenceKernels, createWasmKernels, wasmSimdSupported } from '../../src/engine/kernels/index.js';
-import { gemmReference } from '../../src/engine/kernels/reference.js';
+import { gemmReference, sgdUpdateReference } from '../../src/engine/kernels/reference.js';
+import { sgd_update } from '../../src/engine/optim.js';
 
 /** Deterministic uniform numbers in [−1, 1) (mulberry32). */
 function random(seed: number): () => number {
@@ -123,6 +124,48 @@ describe('wasm-simd gemm agrees with the reference', () => {
     const expected = new Float64Array(12);
     gemmReference(false, false, 2, 6, 4, 1, Float64Array.from(A), Float64Array.from(B), 0, expected);
     expect(Array.from(out)).toEqual(Array.from(expected));
+  });
+});
+
+describe('wasm-simd sgdUpdate', () => {
+  // A length that is not a multiple of 4 exercises the scalar tail.
+  const n = 1031;
+  for (const nesterov of [false, true]) {
+    it(`matches the engine's update (${nesterov ? 'Nesterov' : 'momentum'}, with L2) to float32 rounding`, () => {
+      const rnd = random(nesterov ? 7 : 8);
+      const k = createWasmKernels();
+      const [w, g, v] = k.arena([n, n, n]);
+      for (let i = 0; i < n; i++) {
+        w[i] = rnd();
+        g[i] = rnd();
+        v[i] = 0.1 * rnd();
+      }
+      const w2 = Float32Array.from(w), g2 = Float32Array.from(g), v2 = Float32Array.from(v);
+      const w3 = Float32Array.from(w), v3 = Float32Array.from(v);
+      const settings = { learningRate: 0.05, momentum: 0.9, l2: 1e-3 };
+      for (let step = 0; step < 3; step++) {
+        k.sgdUpdate!(w, g, v, settings.learningRate, settings.momentum, settings.l2, nesterov);
+        sgdUpdateReference(w2, g2, v2, settings.learningRate, settings.momentum, settings.l2, nesterov);
+        sgd_update(w3, g2, v3, { ...settings, nesterov, weightCount: n });
+      }
+      // The engine's loop and the reference are the same arithmetic.
+      expect(Array.from(w3)).toEqual(Array.from(w2));
+      expect(Array.from(v3)).toEqual(Array.from(v2));
+      // float32 arithmetic in wasm: a few roundings per step, on values of order 1.
+      for (let i = 0; i < n; i++) {
+        expect(Math.abs(w[i] - w2[i])).toBeLessThanOrEqual(1e-6);
+        expect(Math.abs(v[i] - v2[i])).toBeLessThanOrEqual(1e-6);
+      }
+      expect(Array.from(g)).toEqual(Array.from(g2));
+    });
+  }
+
+  it('refuses foreign or overlapping views', () => {
+    const k = createWasmKernels();
+    const [w, g, v] = k.arena([8, 8, 8]);
+    expect(() => k.sgdUpdate!(w, new Float32Array(8), v, 0.1, 0.9, 0, false)).toThrow(/g is not a view/);
+    expect(() => k.sgdUpdate!(w, g, g, 0.1, 0.9, 0, false)).toThrow(/overlap/);
+    expect(() => k.sgdUpdate!(w, g, v.subarray(1), 0.1, 0.9, 0, false)).toThrow(/v holds 7 floats/);
   });
 });
 

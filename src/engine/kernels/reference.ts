@@ -19,7 +19,21 @@ export function createReferenceKernels(): Kernels {
       });
     },
     gemm: gemmReference,
+    sgdUpdate: sgdUpdateReference,
   };
+}
+
+/** The fused update of Kernels.sgdUpdate, element by element (float64 arithmetic, float32 storage). */
+export function sgdUpdateReference(
+  w: Float32Array, g: Float32Array, v: Float32Array,
+  learningRate: number, momentum: number, l2: number, nesterov: boolean,
+): void {
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i] + l2 * w[i];
+    const vi = momentum * v[i] - learningRate * gi;
+    v[i] = vi;
+    w[i] += nesterov ? momentum * vi - learningRate * gi : vi;
+  }
 }
 
 /** C ← α·op(A)·op(B) + β·C over any float arrays (Float64Array works too, for gradient checks). */

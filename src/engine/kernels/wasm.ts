@@ -12,6 +12,10 @@ interface GemmExports {
     transA: number, transB: number, M: number, N: number, K: number,
     alpha: number, A: number, B: number, beta: number, C: number, scratch: number,
   ): void;
+  sgd_update(
+    w: number, g: number, v: number, n: number,
+    learningRate: number, momentum: number, l2: number, nesterov: number,
+  ): void;
 }
 
 const WASM_URL = new URL('./gemm.wasm', import.meta.url);
@@ -55,12 +59,12 @@ export function createWasmKernels(): Kernels {
   let buffer: ArrayBuffer | null = null;
   let scratch = 0;
 
-  function check(name: string, m: Float32Array, needed: number): void {
+  function check(op: string, name: string, m: Float32Array, needed: number): void {
     if (m.buffer !== buffer) {
-      throw new Error(`gemm: ${name} is not a view of this kernel's memory; allocate it with this instance's arena()`);
+      throw new Error(`${op}: ${name} is not a view of this kernel's memory; allocate it with this instance's arena()`);
     }
     if (m.length < needed) {
-      throw new Error(`gemm: ${name} holds ${m.length} floats but the shapes need ${needed}`);
+      throw new Error(`${op}: ${name} holds ${m.length} floats but the shapes need ${needed}`);
     }
   }
 
@@ -103,9 +107,9 @@ export function createWasmKernels(): Kernels {
       if (!(M >= 1 && N >= 1 && K >= 1) || !Number.isInteger(M) || !Number.isInteger(N) || !Number.isInteger(K)) {
         throw new Error(`gemm: M, N and K must be whole numbers ≥ 1, got ${M}×${N}×${K}`);
       }
-      check('A', A, M * K);
-      check('B', B, K * N);
-      check('C', C, M * N);
+      check('gemm', 'A', A, M * K);
+      check('gemm', 'B', B, K * N);
+      check('gemm', 'C', C, M * N);
       if (overlaps(A, M * K, C, M * N) || overlaps(B, K * N, C, M * N)) {
         throw new Error('gemm: C overlaps A or B; the product needs a separate output buffer');
       }
@@ -113,6 +117,18 @@ export function createWasmKernels(): Kernels {
         transA ? 1 : 0, transB ? 1 : 0, M, N, K,
         alpha, A.byteOffset, B.byteOffset, beta, C.byteOffset, scratch,
       );
+    },
+
+    sgdUpdate(w, g, v, learningRate, momentum, l2, nesterov) {
+      if (!buffer) throw new Error('sgdUpdate: call arena() first; w, g and v must be views it returned');
+      const n = w.length;
+      check('sgdUpdate', 'w', w, n);
+      check('sgdUpdate', 'g', g, n);
+      check('sgdUpdate', 'v', v, n);
+      if (overlaps(w, n, g, n) || overlaps(w, n, v, n) || overlaps(g, n, v, n)) {
+        throw new Error('sgdUpdate: w, g and v must not overlap');
+      }
+      wasm.sgd_update(w.byteOffset, g.byteOffset, v.byteOffset, n, learningRate, momentum, l2, nesterov ? 1 : 0);
     },
   };
 }
