@@ -177,4 +177,15 @@ describe('access control', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
   });
+
+  it('rate-limits writes per client with 429 and Retry-After, and leaves reads alone', async () => {
+    const server = await start({ env: { RATE_LIMIT_MAX: '3' } });
+    const api = client(server.url);
+    for (let i = 0; i < 3; i++) expect((await api.post('/v1/datasets', { features: [[1], [2]], labels: [0, 1] })).status).toBe(201);
+    const limited = await api.post('/v1/datasets', { features: [[1], [2]], labels: [0, 1] });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) expect((await api.get('/v1/datasets')).status).toBe(200);
+  });
 });
