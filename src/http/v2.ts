@@ -28,6 +28,7 @@ const NUMERIC: Record<string, { integer: boolean; min: number; max: number }> = 
   INT8: { integer: true, min: -(2 ** 7), max: 2 ** 7 - 1 },
   INT16: { integer: true, min: -(2 ** 15), max: 2 ** 15 - 1 },
   INT32: { integer: true, min: -(2 ** 31), max: 2 ** 31 - 1 },
+  // 2⁶³ and 2⁶⁴: the doubles JSON parses the largest INT64 and UINT64 into.
   INT64: { integer: true, min: -(2 ** 63), max: 2 ** 63 },
   UINT8: { integer: true, min: 0, max: 2 ** 8 - 1 },
   UINT16: { integer: true, min: 0, max: 2 ** 16 - 1 },
@@ -55,6 +56,9 @@ function v2Errors<S extends 400 | 404 | 413>(...statuses: S[]): Record<S | 401 |
   const all: number[] = [...new Set<number>([...statuses, 401, 503])].sort();
   return Object.fromEntries(all.map((s) => [s, V2Error.describe(text[s])])) as Record<S | 401 | 503, typeof V2Error>;
 }
+
+/** The health routes are open to all (no 401); they fail only as 503. */
+const unavailable = { 503: V2Error.describe('Not ready (starting or shutting down) or overloaded; retry later') };
 
 const ServerMetadata = z.object({
   name: z.string(),
@@ -166,7 +170,7 @@ async function v2Protocol(app: FastifyInstance) {
   r.get('/health/live', {
     schema: {
       operationId: 'v2ServerLive', summary: 'Liveness (Kubernetes livenessProbe)', tags: ['v2'], security: [],
-      response: { 200: Live.describe('The process answers'), ...v2Errors() },
+      response: { 200: Live.describe('The process answers'), ...unavailable },
     },
   }, async () => ({ live: true }));
 
@@ -174,7 +178,7 @@ async function v2Protocol(app: FastifyInstance) {
     schema: {
       operationId: 'v2ServerReady', summary: 'Readiness (Kubernetes readinessProbe)', tags: ['v2'], security: [],
       description: '200 once the database is migrated and the worker pool started; 503 before, and again from the start of shutdown.',
-      response: { 200: Ready.describe('Ready for inference'), ...v2Errors() },
+      response: { 200: Ready.describe('Ready for inference'), ...unavailable },
     },
   }, async (_request, reply) => {
     const why = notReady();
