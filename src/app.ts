@@ -201,7 +201,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   // YAML, event streams, empty bodies) need nothing but JSON.stringify.
   app.setSerializerCompiler((route) =>
     isZod(route.schema)
-      ? serializerCompiler(route)
+      ? serializerCompiler(route as Parameters<typeof serializerCompiler>[0])
       : (data: unknown) => JSON.stringify(data));
   app.decorate('config', config);
   app.decorate('routeList', [] as { method: string; url: string }[]);
