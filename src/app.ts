@@ -53,6 +53,29 @@ export const VERSION: string = JSON.parse(readFileSync(join(ROOT, 'package.json'
 const PUBLIC = [/^\/health$/, /^\/v2\/health\/(live|ready)$/, /^\/docs(\/|$)/, /^\/openapi\.yaml$/,
   /^\/$/, /^\/(app\.js|style\.css|uPlot\.min\.css|favicon\.svg)$/];
 
+type OpenApiDoc = { paths?: unknown; components?: { schemas?: Record<string, unknown> } };
+
+/** zod's registry lists every schema with an id, each as an input and an output variant; keep those
+ *  the operations reach, so the document holds what a client needs and nothing else. */
+function withoutUnusedSchemas<T extends OpenApiDoc>(doc: T): T {
+  const schemas = doc.components?.schemas ?? {};
+  const used = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        const ref = key === '$ref' && typeof value === 'string' ? /^#\/components\/schemas\/(.+)$/.exec(value) : null;
+        if (ref && !used.has(ref[1])) {
+          used.add(ref[1]);
+          visit(schemas[ref[1]]);
+        } else visit(value);
+      }
+    }
+  };
+  visit(doc.paths);
+  return { ...doc, components: { ...doc.components, schemas: Object.fromEntries(Object.entries(schemas).filter(([name]) => used.has(name))) } };
+}
+
 const isZod = (schema: unknown) => typeof schema === 'object' && schema !== null && '_zod' in schema;
 
 const database = fp(async (app: FastifyInstance, opts: { config: Config }) => {
@@ -130,7 +153,7 @@ const docs = fp(async (app: FastifyInstance, opts: { config: Config }) => {
         description: 'Upload datasets, train multi-layer perceptrons on a worker pool, follow their progress and serve predictions (also over the Open Inference Protocol V2).',
         license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
       },
-      servers: [{ url: 'http://localhost:3000', description: 'npm start' }],
+      servers: [{ url: '/', description: 'The service answering this document' }],
       tags: [
         { name: 'health', description: 'Liveness' },
         { name: 'datasets', description: 'Upload and manage datasets' },
@@ -158,7 +181,7 @@ const docs = fp(async (app: FastifyInstance, opts: { config: Config }) => {
       const schema = { ...out.schema, response: { ...(out.schema.response as object), ...plain } };
       return { ...out, schema: body ? { ...schema, body } : schema };
     },
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => withoutUnusedSchemas(jsonSchemaTransformObject(input) as OpenApiDoc) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   const committed = join(ROOT, 'openapi.yaml');
