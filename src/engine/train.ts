@@ -13,7 +13,7 @@ import {
   gather_rows, gather_targets, mlp_backward, mlp_forward, params_init, pass_create, pass_request, standardizer_init,
 } from './mlp.js';
 import { encodeModel } from './model.js';
-import { decayed, sgd_update, type SgdSettings } from './optim.js';
+import { decayed, sgd_kernel, sgd_step, sgd_vectors, type SgdSettings } from './optim.js';
 import { rng_seed, rng_shuffle, type RngState } from './rng.js';
 import { canonicalNetwork, paramLayout, validateData, validateNetwork, validateTraining } from './spec.js';
 import { decodeState, encodeState, type RunIdentity } from './state.js';
@@ -134,6 +134,8 @@ export function createTrainer(
     learningRate: training.learningRate, momentum: training.momentum, nesterov: training.nesterov,
     l2: training.l2, weightCount: layout.weightCount,
   };
+  const sgdUpdate = sgd_kernel(kernels);
+  const sgdVectors = sgd_vectors(buf.params, buf.grads, buf.velocity, layout.weightCount);
   if (options.state !== undefined) {
     const s = decodeState(options.state, identity, P);
     buf.params.set(s.params);
@@ -196,7 +198,7 @@ export function createTrainer(
     tally_batch(trainTally, batchCost, order, start, rows);
     cost.delta(pass.delta[L], pass.a[L], pass.z[L], buf.y, rows, nOut);
     mlp_backward(gemm, pass, rows);
-    sgd_update(buf.params, buf.grads, buf.velocity, sgd);
+    sgd_step(sgdUpdate, sgdVectors, sgd);
     if (training.decayPer === 'step') sgd.learningRate = decayed(sgd.learningRate, training.decay);
     return batchCost;
   }
