@@ -17,9 +17,8 @@ export interface SgdSettings {
   learningRate: number;
   momentum: number;
   nesterov: boolean;
-  /** λ, applied over [0, weightCount), the weights. */
+  /** λ, applied to the weights only. */
   l2: number;
-  weightCount: number;
 }
 
 /** The flat vectors split where the weights end, once, so that a step is two calls and allocates nothing. */
@@ -39,16 +38,11 @@ export function sgd_kernel(kernels: Kernels): SgdUpdate {
   return kernels.sgdUpdate !== undefined ? kernels.sgdUpdate.bind(kernels) : sgdUpdateReference;
 }
 
-/** One step over vectors split by sgd_vectors: the training loop's update. */
-export function sgd_step(update: SgdUpdate, vectors: SgdVectors, s: SgdSettings): void {
+/** One step over vectors split by sgd_vectors: L2 on the weights, none on the biases. */
+export function sgd_update(update: SgdUpdate, vectors: SgdVectors, s: SgdSettings): void {
   const { weights: W, biases: b } = vectors;
   update(W.w, W.g, W.v, s.learningRate, s.momentum, s.l2, s.nesterov);
   update(b.w, b.g, b.v, s.learningRate, s.momentum, 0, s.nesterov);
-}
-
-/** One step over whole flat vectors with the reference loop (splits them on every call). */
-export function sgd_update(w: Float32Array, g: Float32Array, v: Float32Array, s: SgdSettings): void {
-  sgd_step(sgdUpdateReference, sgd_vectors(w, g, v, s.weightCount), s);
 }
 
 /** The seed's learning-rate decay, μₖ₊₁ = μₖ / (1 + decay). */

@@ -13,7 +13,7 @@ import {
   gather_rows, gather_targets, mlp_backward, mlp_forward, params_init, pass_create, pass_request, standardizer_init,
 } from './mlp.js';
 import { encodeModel } from './model.js';
-import { decayed, sgd_kernel, sgd_step, sgd_vectors, type SgdSettings } from './optim.js';
+import { decayed, sgd_kernel, sgd_update, sgd_vectors, type SgdSettings } from './optim.js';
 import { rng_seed, rng_shuffle, type RngState } from './rng.js';
 import { canonicalNetwork, paramLayout, validateData, validateNetwork, validateTraining } from './spec.js';
 import { decodeState, encodeState, type RunIdentity } from './state.js';
@@ -131,8 +131,7 @@ export function createTrainer(
   let wait = 0;
   let stoppedEarly = false;
   const sgd: SgdSettings = {
-    learningRate: training.learningRate, momentum: training.momentum, nesterov: training.nesterov,
-    l2: training.l2, weightCount: layout.weightCount,
+    learningRate: training.learningRate, momentum: training.momentum, nesterov: training.nesterov, l2: training.l2,
   };
   const sgdUpdate = sgd_kernel(kernels);
   const sgdVectors = sgd_vectors(buf.params, buf.grads, buf.velocity, layout.weightCount);
@@ -198,7 +197,7 @@ export function createTrainer(
     tally_batch(trainTally, batchCost, order, start, rows);
     cost.delta(pass.delta[L], pass.a[L], pass.z[L], buf.y, rows, nOut);
     mlp_backward(gemm, pass, rows);
-    sgd_step(sgdUpdate, sgdVectors, sgd);
+    sgd_update(sgdUpdate, sgdVectors, sgd);
     if (training.decayPer === 'step') sgd.learningRate = decayed(sgd.learningRate, training.decay);
     return batchCost;
   }
@@ -206,8 +205,9 @@ export function createTrainer(
   /** ½λ‖w‖² over the weights (biases are not decayed), added to the reported losses. */
   function l2_penalty(): number {
     if (training.l2 === 0) return 0;
+    const w = sgdVectors.weights.w;
     let sum = 0;
-    for (let i = 0; i < layout.weightCount; i++) sum += buf.params[i] * buf.params[i];
+    for (let i = 0; i < w.length; i++) sum += w[i] * w[i];
     return 0.5 * training.l2 * sum;
   }
 
