@@ -2,6 +2,7 @@
 // momentum, Nesterov, decay, L2, dropout and early stopping do exactly what their formulas say.
 import { describe, expect, it } from 'vitest';
 import { createPredictor, createTrainer, decodeModel, EngineError, type EpochMetrics } from '../../src/engine/index.js';
+import { createKernels, createReferenceKernels } from '../../src/engine/kernels/index.js';
 import { dropout_forward } from '../../src/engine/layers.js';
 import { rng_seed } from '../../src/engine/rng.js';
 import { paramLayout } from '../../src/engine/spec.js';
@@ -104,14 +105,16 @@ describe('reproducibility', () => {
     expect(b.exportModel()).toEqual(a.exportModel());
   });
 
-  it('resumes from a saved state bit for bit: 5 epochs = 2 + save + 3', () => {
-    const straight = createTrainer(network, spec, blobs(120));
+  // Once with the default kernel (wasm-simd when built) and once with the reference fallback.
+  it.each([['default', createKernels], ['reference', createReferenceKernels]] as const)(
+    'resumes from a saved state bit for bit: 5 epochs = 2 + save + 3 (%s kernel)', (_, kernels) => {
+    const straight = createTrainer(network, spec, blobs(120), { kernels: kernels() });
     const all = runAll(straight).map(withoutTiming);
 
-    const first = createTrainer(network, spec, blobs(120));
+    const first = createTrainer(network, spec, blobs(120), { kernels: kernels() });
     const head = [first.runEpoch(), first.runEpoch()].map(withoutTiming);
     const state = first.saveState();
-    const second = createTrainer(network, spec, blobs(120), { state });
+    const second = createTrainer(network, spec, blobs(120), { state, kernels: kernels() });
     expect(second.epochsDone).toBe(2);
     const tail = runAll(second).map(withoutTiming);
 
