@@ -6,10 +6,10 @@ import {
   type Activation, type FloatArray, type Gemm,
 } from './layers.js';
 import { rng_uniform, type RngState } from './rng.js';
-import type { ParamLayout } from './spec.js';
+import { layerSizes, type ParamLayout } from './spec.js';
 import type { HiddenActivation, NetworkSpec } from './types.js';
 
-/** Buffers for one pass over up to `batch` rows. Per-layer arrays are indexed by l = 0…L as in the seed. */
+/** Buffers for one pass over a minibatch. Per-layer arrays are indexed by l = 0…L as in the seed. */
 export interface Pass<T extends FloatArray> {
   /** n⁽⁰⁾ … n⁽ᴸ⁾. */
   sizes: number[];
@@ -17,18 +17,19 @@ export interface Pass<T extends FloatArray> {
   act: Activation[];
   /** Dropout probability of layer l's units (0 for the input and output layers). */
   dropout: number[];
-  batch: number;
   /** Views into the flat parameter and gradient vectors: W⁽ˡ⁾ (n⁽ˡ⁾, n⁽ˡ⁻¹⁾), b⁽ˡ⁾ (n⁽ˡ⁾). */
   W: T[]; b: T[]; gW: T[]; gb: T[];
   /** a⁽ˡ⁾, z⁽ˡ⁾ and δ⁽ˡ⁾, each (batch, n⁽ˡ⁾); z⁽⁰⁾ is the gathered input. mask⁽ˡ⁾ only where dropout > 0 in training. */
   a: T[]; z: T[]; delta: T[]; mask: T[];
 }
 
-/** The per-layer buffer lengths a pass needs, to go into the one arena request. */
+const layerDropout = (network: NetworkSpec) => [0, ...network.hidden.map((h) => h.dropout), 0];
+
+/** The per-layer buffer lengths a pass over up to `batch` rows needs, to go into the one arena request. */
 export function pass_request(network: NetworkSpec, batch: number, mode: 'train' | 'infer') {
-  const sizes = [network.inputs, ...network.hidden.map((h) => h.units), network.outputs];
-  const dropout = [0, ...network.hidden.map((h) => h.dropout), 0];
+  const dropout = layerDropout(network);
   const training = mode === 'train';
+  const sizes = layerSizes(network);
   return {
     a: sizes.map((n, l) => (l === 0 ? 0 : batch * n)),
     z: sizes.map((n) => batch * n),
@@ -37,9 +38,9 @@ export function pass_request(network: NetworkSpec, batch: number, mode: 'train' 
   };
 }
 
-/** Assembles a pass from the reserved buffers; grads is null for inference. */
+/** Assembles a pass from the buffers pass_request reserved; grads is null for inference. */
 export function pass_create<T extends FloatArray>(
-  network: NetworkSpec, layout: ParamLayout, batch: number, params: T, grads: T | null,
+  network: NetworkSpec, layout: ParamLayout, params: T, grads: T | null,
   buffers: { a: T[]; z: T[]; delta: T[]; mask: T[] },
 ): Pass<T> {
   const { sizes, weightOffset, biasOffset } = layout;
@@ -57,8 +58,9 @@ export function pass_create<T extends FloatArray>(
   return {
     sizes,
     act: ['identity', ...network.hidden.map((h) => h.activation), network.output],
-    dropout: [0, ...network.hidden.map((h) => h.dropout), 0],
-    batch, W, b, gW, gb, ...buffers,
+    dropout: layerDropout(network),
+    W, b, gW, gb,
+    a: buffers.a, z: buffers.z, delta: buffers.delta, mask: buffers.mask,
   };
 }
 

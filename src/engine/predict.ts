@@ -43,7 +43,7 @@ export function createPredictor(model: Model, options: PredictorOptions = {}): P
   });
   buf.params.set(model.params);
   standardizer_init(buf.mean, buf.invStd, model.mean, model.std);
-  const pass = pass_create(network, layout, maxBatch, buf.params, null, buf);
+  const pass = pass_create(network, layout, buf.params, null, buf);
 
   return {
     predict(x, rows) {

@@ -28,8 +28,13 @@ export interface ParamLayout {
 // the padding holds zeros whose gradient is zero, so it stays zero.
 const align4 = (n: number) => (n + 3) & ~3;
 
+/** n⁽⁰⁾ … n⁽ᴸ⁾: inputs, each hidden layer's units, outputs. */
+export function layerSizes(network: NetworkSpec): number[] {
+  return [network.inputs, ...network.hidden.map((h) => h.units), network.outputs];
+}
+
 export function paramLayout(network: NetworkSpec): ParamLayout {
-  const sizes = [network.inputs, ...network.hidden.map((h) => h.units), network.outputs];
+  const sizes = layerSizes(network);
   const L = sizes.length - 1;
   const weightOffset = [0];
   const biasOffset = [0];

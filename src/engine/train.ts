@@ -122,7 +122,7 @@ export function createTrainer(
     y: batch * nOut,
     ...pass_request(network, batch, 'train'),
   });
-  const pass = pass_create(network, layout, batch, buf.params, buf.grads, buf);
+  const pass = pass_create(network, layout, buf.params, buf.grads, buf);
   standardizer_init(buf.mean, buf.invStd, data.mean, data.std);
 
   let epochsDone = 0;

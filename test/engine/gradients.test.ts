@@ -22,7 +22,7 @@ function check(hidden: HiddenActivation, output: OutputActivation, loss: LossNam
   const layout = paramLayout(network);
   const f64 = (lengths: number[]) => lengths.map((n) => new Float64Array(n));
   const buf = reserve(f64, { params: layout.paramCount, grads: layout.paramCount, y: ROWS * outputs, ...pass_request(network, ROWS, 'train') });
-  const pass = pass_create(network, layout, ROWS, buf.params, buf.grads, buf);
+  const pass = pass_create(network, layout, buf.params, buf.grads, buf);
   const rng = rng_seed(7);
   params_init(buf.params, layout, network, rng);
   // Non-zero biases, so a bias gradient that is silently zero would show.
