@@ -5,7 +5,7 @@
 //   --tfjs       also time tf.matMul on tfjs's wasm backend (XNNPACK), the peer the kernel is held to
 //   --reference  also time the plain TypeScript oracle (slow; one short run per shape)
 import { parseArgs } from 'node:util';
-import { createReferenceKernels, sgdUpdateReference } from '../src/engine/kernels/reference.js';
+import { createReferenceKernels, gatherRowsReference, sgdUpdateReference } from '../src/engine/kernels/reference.js';
 import { createWasmKernels } from '../src/engine/kernels/wasm.js';
 import type { Kernels } from '../src/engine/kernels/types.js';
 
@@ -124,9 +124,26 @@ console.table(rows);
   const [w, g, v] = k.arena([P, P, P]);
   g.fill(0.001);
   const fused = time(() => k.sgdUpdate!(w, g, v, 0.01, 0.9, 0, false), seconds);
-  const us = (t: number) => (t * 1e6).toFixed(0);
+
+  // The minibatch gather: 32 shuffled rows of 784 bytes, standardised.
+  const F = 784, dataRows = 60000, rows = 32;
+  const x = Uint8Array.from({ length: dataRows * F }, (_, i) => (i * 2654435761) >>> 24);
+  const order = Int32Array.from({ length: dataRows }, (_, i) => (i * 7919) % dataRows);
+  const [z0, mean, invStd] = createReferenceKernels().arena([rows * F, F, F]);
+  const gk = createWasmKernels();
+  const [gz0, gmean, ginvStd] = gk.arena([rows * F, F, F]);
+  ginvStd.fill(1 / 255);
+  invStd.fill(1 / 255);
+  let start = 0;
+  const next = () => (start = (start + rows) % (dataRows - rows));
+  const gatherJs = time(() => gatherRowsReference(z0, x, F, order, next(), rows, mean, invStd), seconds);
+  const gatherWasm = time(() => gk.gatherRows!(gz0, x, F, order, next(), rows, gmean, ginvStd), seconds);
+
+  const us = (t: number) => (t * 1e6).toFixed(1);
   console.table([
-    { update: `reference sgdUpdate (JavaScript), ${P} params`, 'µs best': us(js.best), 'µs median': us(js.median) },
-    { update: `wasm-simd sgdUpdate, ${P} params`, 'µs best': us(fused.best), 'µs median': us(fused.median) },
+    { 'elementwise work': `reference sgdUpdate (JavaScript), ${P} params`, 'µs best': us(js.best), 'µs median': us(js.median) },
+    { 'elementwise work': `wasm-simd sgdUpdate, ${P} params`, 'µs best': us(fused.best), 'µs median': us(fused.median) },
+    { 'elementwise work': `reference gatherRows (JavaScript), ${rows}×${F} bytes`, 'µs best': us(gatherJs.best), 'µs median': us(gatherJs.median) },
+    { 'elementwise work': `wasm-simd gatherRows, ${rows}×${F} bytes`, 'µs best': us(gatherWasm.best), 'µs median': us(gatherWasm.median) },
   ]);
 }

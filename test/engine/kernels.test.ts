@@ -2,7 +2,7 @@
 // engine-sized shapes, α and β, and the arena contract the engine relies on.
 import { describe, expect, it } from 'vitest';
 import { createKernels, createReferenceKernels, createWasmKernels, wasmSimdSupported } from '../../src/engine/kernels/index.js';
-import { gemmReference, sgdUpdateReference } from '../../src/engine/kernels/reference.js';
+import { gatherRowsReference, gemmReference, sgdUpdateReference } from '../../src/engine/kernels/reference.js';
 
 /** Deterministic uniform numbers in [−1, 1) (mulberry32). */
 function random(seed: number): () => number {
@@ -172,6 +172,44 @@ describe('wasm-simd sgdUpdate', () => {
     expect(() => k.sgdUpdate!(w, new Float32Array(8), v, 0.1, 0.9, 0, false)).toThrow(/g is not a view/);
     expect(() => k.sgdUpdate!(w, g, g, 0.1, 0.9, 0, false)).toThrow(/overlap/);
     expect(() => k.sgdUpdate!(w, g, v.subarray(1), 0.1, 0.9, 0, false)).toThrow(/v holds 7 floats/);
+  });
+});
+
+describe('wasm-simd gatherRows', () => {
+  // 13 features: three f32x4 and a scalar tail per row.
+  const features = 13, dataRows = 20, rows = 6;
+  const rnd = random(21);
+  const bytes = Uint8Array.from({ length: dataRows * features }, () => Math.floor(128 * (rnd() + 1)));
+  const floats = Float32Array.from({ length: dataRows * features }, () => 100 * rnd());
+  const order = Int32Array.from([19, 3, 3, 0, 7, 12, 5, 1]);
+  for (const [label, x] of [['bytes', bytes], ['floats', floats]] as const) {
+    for (const shuffled of [true, false]) {
+      it(`standardises ${shuffled ? 'shuffled' : 'consecutive'} rows of ${label} as the reference does`, () => {
+        const k = createWasmKernels();
+        const [z0, mean, invStd] = k.arena([(rows + 1) * features, features, features]);
+        for (let j = 0; j < features; j++) {
+          mean[j] = 50 * rnd();
+          invStd[j] = j === 4 ? 0 : 1 / (1 + Math.abs(30 * rnd())); // a constant feature maps to 0
+        }
+        z0.fill(-7);
+        const expected = new Float32Array(z0.length).fill(-7);
+        const start = shuffled ? 1 : 9;
+        k.gatherRows!(z0, x, features, shuffled ? order : null, start, rows, mean, invStd);
+        gatherRowsReference(expected, x, features, shuffled ? order : null, start, rows, mean, invStd);
+        for (let i = 0; i < z0.length; i++) {
+          // Two float32 roundings in wasm against one in the reference.
+          expect(Math.abs(z0[i] - expected[i]), `z0[${i}]`).toBeLessThanOrEqual(2 ** -22 * Math.abs(expected[i]));
+        }
+        expect(z0[rows * features]).toBe(-7); // the row past the minibatch is untouched
+      });
+    }
+  }
+
+  it('refuses rows outside x and a z0 from elsewhere', () => {
+    const k = createWasmKernels();
+    const [z0, mean, invStd] = k.arena([2 * features, features, features]);
+    expect(() => k.gatherRows!(z0, bytes, features, Int32Array.from([0, dataRows]), 0, 2, mean, invStd)).toThrow(/outside x/);
+    expect(() => k.gatherRows!(new Float32Array(2 * features), bytes, features, null, 0, 2, mean, invStd)).toThrow(/z0 is not a view/);
   });
 });
 

@@ -20,7 +20,21 @@ export function createReferenceKernels(): Kernels {
     },
     gemm: gemmReference,
     sgdUpdate: sgdUpdateReference,
+    gatherRows: gatherRowsReference,
   };
+}
+
+/** The gather of Kernels.gatherRows, element by element. */
+export function gatherRowsReference(
+  z0: Float32Array, x: Float32Array | Uint8Array, features: number,
+  order: Int32Array | null, start: number, rows: number,
+  mean: Float32Array, invStd: Float32Array,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const src = (order === null ? start + r : order[start + r]) * features;
+    const dst = r * features;
+    for (let j = 0; j < features; j++) z0[dst + j] = (x[src + j] - mean[j]) * invStd[j];
+  }
 }
 
 /** The fused update of Kernels.sgdUpdate, element by element (float64 arithmetic, float32 storage). */

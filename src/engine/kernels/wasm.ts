@@ -16,6 +16,7 @@ interface GemmExports {
     w: number, g: number, v: number, n: number,
     learningRate: number, momentum: number, l2: number, nesterov: number,
   ): void;
+  standardize_rows(z: number, rows: number, n: number, mean: number, invStd: number): void;
 }
 
 const WASM_URL = new URL('./gemm.wasm', import.meta.url);
@@ -129,6 +130,23 @@ export function createWasmKernels(): Kernels {
         throw new Error('sgdUpdate: w, g and v must not overlap');
       }
       wasm.sgd_update(w.byteOffset, g.byteOffset, v.byteOffset, n, learningRate, momentum, l2, nesterov ? 1 : 0);
+    },
+
+    gatherRows(z0, x, features, order, start, rows, mean, invStd) {
+      if (!buffer) throw new Error('gatherRows: call arena() first; z0, mean and invStd must be views it returned');
+      check('gatherRows', 'z0', z0, rows * features);
+      check('gatherRows', 'mean', mean, features);
+      check('gatherRows', 'invStd', invStd, features);
+      // TypedArray.set copies a row, converting bytes to floats when x is a Uint8Array, in native
+      // code: ten times the JavaScript loop. It needs the row as a view, one small object per row.
+      for (let r = 0; r < rows; r++) {
+        const src = (order === null ? start + r : order[start + r]) * features;
+        if (!(src >= 0 && src + features <= x.length)) {
+          throw new Error(`gatherRows: row ${src / features} is outside x, which holds ${x.length / features} rows`);
+        }
+        z0.set(x.subarray(src, src + features), r * features);
+      }
+      wasm.standardize_rows(z0.byteOffset, rows, features, mean.byteOffset, invStd.byteOffset);
     },
   };
 }

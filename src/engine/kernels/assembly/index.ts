@@ -302,3 +302,22 @@ export function sgd_update(
     store<f32>(w + o, wi + (nesterov ? momentum * vi - learningRate * gi : vi));
   }
 }
+
+/**
+ * z ← (z − mean) ⊙ invStd for each of `rows` rows of n floats (mean and invStd hold n floats):
+ * the standardisation of a gathered minibatch, after its rows were copied in.
+ */
+export function standardize_rows(z: usize, rows: i32, n: i32, mean: usize, invStd: usize): void {
+  const end4 = <usize>(n & ~3) << 2;
+  const end = <usize>n << 2;
+  for (let r = 0; r < rows; r++) {
+    let o: usize = 0;
+    for (; o < end4; o += 16) {
+      v128.store(z + o, f32x4.mul(f32x4.sub(v128.load(z + o), v128.load(mean + o)), v128.load(invStd + o)));
+    }
+    for (; o < end; o += 4) {
+      store<f32>(z + o, (load<f32>(z + o) - load<f32>(mean + o)) * load<f32>(invStd + o));
+    }
+    z += end;
+  }
+}
