@@ -6,7 +6,7 @@ export type EngineErrorCode =
   | 'invalid_data'   // the rows do not fit the spec, or hold NaN/∞ or out-of-range labels
   | 'diverged'       // the loss became NaN or infinite during training
   | 'invalid_model'  // model bytes that do not decode
-  | 'invalid_state'; // training-state bytes that do not decode or do not match this trainer
+  | 'invalid_state'; // training-state bytes that do not decode or fit this trainer, or a finished trainer asked to run
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

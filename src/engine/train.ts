@@ -245,6 +245,8 @@ export function createTrainer(
     }
     const trainingMs = performance.now() - started;
 
+    // Both losses include ½λ‖w‖² at the epoch's final weights, so they stay comparable and early
+    // stopping watches the objective actually minimised (as Keras reports them).
     const penalty = l2_penalty();
     const loss = trainTally.cost / nTrain + penalty;
     let valLoss: number | null = null;
