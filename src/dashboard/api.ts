@@ -1,0 +1,141 @@
+// The dashboard's only door to the service: typed fetch calls on the /v1 routes, errors in the API's
+// own words ({"error":{"code","message"}}), and the API key asked for once when the service answers 401.
+import type { z } from 'zod';
+import type {
+  Dataset as DatasetSchema, DatasetList as DatasetListSchema, Epoch as EpochSchema, EpochList as EpochListSchema,
+  Job as JobSchema, JobList as JobListSchema, JobSpecInput as JobSpecInputSchema, Model as ModelSchema,
+  ModelList as ModelListSchema,
+} from '../http/schemas.js';
+
+// The wire shapes are the server's zod schemas themselves (type-only imports: nothing of zod is bundled).
+export type Dataset = z.output<typeof DatasetSchema>;
+export type Job = z.output<typeof JobSchema>;
+export type JobStatus = Job['status'];
+export type Epoch = z.output<typeof EpochSchema>;
+export type Model = z.output<typeof ModelSchema>;
+export type JobSpecInput = z.input<typeof JobSpecInputSchema>;
+type DatasetList = z.output<typeof DatasetListSchema>;
+type JobList = z.output<typeof JobListSchema>;
+type ModelList = z.output<typeof ModelListSchema>;
+type EpochList = z.output<typeof EpochListSchema>;
+
+/** The body of a `progress` event on the job's stream. */
+export interface Progress { epoch: number; fraction: number; progress: number; samplesPerSec: number; etaSeconds: number | null }
+
+export const FINISHED: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** An error as the API words it; failures that never reached the API get a code of our own. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Reads an error response; a body that is not the API's error shape still yields a readable error. */
+export async function errorFrom(res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const { error } = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: Record<string, unknown> } };
+    if (error && typeof error.code === 'string' && typeof error.message === 'string') {
+      return new ApiError(res.status, error.code, error.message, error.details);
+    }
+  } catch { /* not JSON: fall through */ }
+  return new ApiError(res.status, `http_${res.status}`, text.slice(0, 200) || res.statusText || `HTTP ${res.status}`);
+}
+
+// ---------------------------------------------------------------- the API key
+
+const KEY_ITEM = 'mlp.apiKey';
+let keyPrompt: Promise<string> | null = null;
+let askForKey: (reason: string) => Promise<string> = () => Promise.reject(new Error('no key prompt installed'));
+
+/** The key the user gave in this tab, if any. sessionStorage: it outlives a reload, not the tab. */
+export function apiKey(): string | null {
+  return sessionStorage.getItem(KEY_ITEM);
+}
+
+export function forgetApiKey(): void {
+  sessionStorage.removeItem(KEY_ITEM);
+}
+
+/** The UI that asks the user for the key; resolves with it, rejects when the user declines. */
+export function setKeyPrompt(prompt: (reason: string) => Promise<string>): void {
+  askForKey = prompt;
+}
+
+/** One prompt however many requests were refused at once. */
+function promptForKey(reason: string): Promise<string> {
+  keyPrompt ??= askForKey(reason).then((key) => {
+    sessionStorage.setItem(KEY_ITEM, key);
+    return key;
+  }).finally(() => { keyPrompt = null; });
+  return keyPrompt;
+}
+
+export function authHeaders(): Record<string, string> {
+  const key = apiKey();
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+// ---------------------------------------------------------------- requests
+
+/** Relative URLs, so the page also works when the service sits behind a path prefix. */
+export function apiUrl(path: string): string {
+  return path.replace(/^\//, '');
+}
+
+async function request<T>(method: string, path: string, body?: BodyInit, contentType?: string): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const headers: Record<string, string> = { accept: 'application/json', ...authHeaders() };
+    if (contentType) headers['content-type'] = contentType;
+    let res: Response;
+    try {
+      res = await fetch(apiUrl(path), { method, headers, body });
+    } catch (err) {
+      throw new ApiError(0, 'network_error', `could not reach the service (${(err as Error).message}): is it running?`);
+    }
+    if (res.status === 401 && attempt < 2) {
+      const refused = await errorFrom(res);
+      if (apiKey()) forgetApiKey(); // the stored key is wrong: ask again
+      try {
+        await promptForKey(refused.message);
+      } catch {
+        throw refused;
+      }
+      continue;
+    }
+    if (!res.ok) throw await errorFrom(res);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+}
+
+const json = (value: unknown) => JSON.stringify(value);
+
+export const api = {
+  listJobs: (limit = 100) => request<JobList>('GET', `/v1/jobs?limit=${limit}`),
+  getJob: (id: string) => request<Job>('GET', `/v1/jobs/${encodeURIComponent(id)}`),
+  jobEpochs: (id: string, since: number) => request<EpochList>('GET', `/v1/jobs/${encodeURIComponent(id)}/epochs?since=${since}`),
+  createJob: (spec: JobSpecInput) => request<Job>('POST', '/v1/jobs', json(spec), 'application/json'),
+  cancelJob: (id: string) => request<Job>('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`),
+
+  listDatasets: (limit = 100) => request<DatasetList>('GET', `/v1/datasets?limit=${limit}`),
+  getDataset: (id: string) => request<Dataset>('GET', `/v1/datasets/${encodeURIComponent(id)}`),
+  deleteDataset: (id: string) => request<void>('DELETE', `/v1/datasets/${encodeURIComponent(id)}`),
+  /** The file goes up as it is (text/csv): the service parses it as a stream. */
+  uploadCsv: (file: Blob, options: { name: string; target?: string; task?: 'classification' | 'regression' }) => {
+    const query = new URLSearchParams({ name: options.name });
+    if (options.target) query.set('target', options.target);
+    if (options.task) query.set('task', options.task);
+    return request<Dataset>('POST', `/v1/datasets?${query}`, file, 'text/csv');
+  },
+
+  listModels: (limit = 100) => request<ModelList>('GET', `/v1/models?limit=${limit}`),
+  deleteModel: (id: string) => request<void>('DELETE', `/v1/models/${encodeURIComponent(id)}`),
+};

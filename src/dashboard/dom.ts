@@ -1,0 +1,80 @@
+// Small DOM helpers for the views: build elements without innerHTML (names come from users), and
+// format what the API returns for people.
+import { ApiError, type JobStatus } from './api.js';
+
+type Child = Node | string | number | null | undefined | false;
+type Attrs = Record<string, string | number | boolean | null | undefined | ((e: Event) => void)>;
+
+/** h('a', { href: '#/jobs', class: 'x', onclick: fn }, 'text', child) */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (typeof value === 'function') el.addEventListener(name.replace(/^on/, ''), value);
+    else if (value === true) el.setAttribute(name, '');
+    else el.setAttribute(name, String(value));
+  }
+  append(el, ...children);
+  return el;
+}
+
+export function append(parent: Node, ...children: Child[]): void {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    parent.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+/** A labelled form control; the hint says what the service does when the field is left alone. */
+export function field(label: string, input: HTMLElement, hint?: string): HTMLElement {
+  return h('label', { class: 'field' }, h('span', { class: 'label' }, label), input, hint ? h('span', { class: 'hint' }, hint) : null);
+}
+
+/** The error as the API worded it: its message, and its code for whoever reports it. */
+export function errorBox(err: unknown): HTMLElement {
+  const e = err instanceof ApiError ? err : new ApiError(0, 'client_error', err instanceof Error ? err.message : String(err));
+  return h('div', { class: 'error', role: 'alert' },
+    h('span', { class: 'error-message' }, e.message), ' ', h('code', { class: 'error-code' }, e.code));
+}
+
+export function statusBadge(status: JobStatus): HTMLElement {
+  return h('span', { class: `badge badge-${status}`, 'data-status': status }, status);
+}
+
+export function progressBar(fraction: number, label: string): HTMLProgressElement {
+  return h('progress', { max: 1, value: Math.max(0, Math.min(1, fraction)), 'aria-label': label }, `${Math.round(fraction * 100)}%`);
+}
+
+export function shortId(id: string): string {
+  return id.length > 8 ? id.slice(0, 8) : id;
+}
+
+export function when(iso: string | null): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+export function seconds(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '—';
+  if (s < 60) return `${Math.round(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}
+
+export function num(x: number | null | undefined, digits = 4): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString();
+  const s = x.toPrecision(digits);
+  return s.includes('.') && !s.includes('e') ? s.replace(/\.?0+$/, '') : s;
+}
+
+export function percent(x: number | null | undefined): string {
+  return x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`;
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

@@ -1,0 +1,76 @@
+// The dashboard's entry (bundled by esbuild into dist/public/app.js): hash routes to views, and the
+// dialog that asks for the API key the first time the service answers 401.
+import { apiKey, forgetApiKey, setKeyPrompt } from './api.js';
+import { datasetsView } from './views/datasets.js';
+import { jobView } from './views/job.js';
+import { jobsView } from './views/jobs.js';
+import { modelsView } from './views/models.js';
+import { newJobView } from './views/new-job.js';
+
+/** A view fills the element it is given and returns what stops its timers and streams. */
+type Cleanup = () => void;
+
+const main = document.getElementById('view') as HTMLElement;
+let cleanup: Cleanup | null = null;
+
+function route(): void {
+  cleanup?.();
+  main.replaceChildren();
+  const [path, search = ''] = location.hash.replace(/^#/, '').split('?');
+  const query = new URLSearchParams(search);
+  const parts = path.split('/').filter(Boolean);
+  const section = parts[0] ?? 'jobs';
+  if (section === 'jobs' && parts[1]) cleanup = jobView(main, decodeURIComponent(parts[1]));
+  else if (section === 'datasets') cleanup = datasetsView(main);
+  else if (section === 'models') cleanup = modelsView(main);
+  else if (section === 'new') cleanup = newJobView(main, query);
+  else cleanup = jobsView(main);
+  for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a[data-section]')) {
+    link.toggleAttribute('aria-current', link.dataset.section === (section === 'jobs' && parts[1] ? 'jobs' : section));
+  }
+  document.title = `${section === 'new' ? 'New job' : section[0].toUpperCase() + section.slice(1)} · MLP service`;
+}
+
+// ---------------------------------------------------------------- the API key
+
+const dialog = document.getElementById('key-dialog') as HTMLDialogElement;
+const keyForm = dialog.querySelector('form') as HTMLFormElement;
+const keyInput = dialog.querySelector('input[name="key"]') as HTMLInputElement;
+const keyReason = dialog.querySelector('.reason') as HTMLElement;
+const signOut = document.getElementById('sign-out') as HTMLButtonElement;
+dialog.querySelector('button.cancel')?.addEventListener('click', () => dialog.close());
+
+setKeyPrompt((reason) => new Promise((resolve, reject) => {
+  keyReason.textContent = reason;
+  keyInput.value = '';
+  const settle = () => {
+    keyForm.removeEventListener('submit', submitted);
+    dialog.removeEventListener('close', closed);
+  };
+  const submitted = (e: SubmitEvent) => {
+    e.preventDefault();
+    const key = keyInput.value.trim();
+    if (!key) return;
+    settle();
+    dialog.close();
+    signOut.hidden = false;
+    resolve(key);
+  };
+  const closed = () => {
+    settle();
+    reject(new Error('no API key given'));
+  };
+  keyForm.addEventListener('submit', submitted);
+  dialog.addEventListener('close', closed);
+  dialog.showModal();
+}));
+
+signOut.hidden = apiKey() === null;
+signOut.addEventListener('click', () => {
+  forgetApiKey();
+  signOut.hidden = true;
+  route();
+});
+
+window.addEventListener('hashchange', route);
+route();

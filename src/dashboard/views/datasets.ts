@@ -1,0 +1,110 @@
+// #/datasets: the stored datasets, a CSV upload form, and from each dataset a link to train on it.
+import { api, type Dataset } from '../api.js';
+import { bytes, errorBox, field, h, shortId, when } from '../dom.js';
+
+export function datasetsView(root: HTMLElement): () => void {
+  const body = h('tbody');
+  const problem = h('div');
+  const note = h('p', { class: 'muted' });
+  let stopped = false;
+
+  const refresh = async () => {
+    try {
+      const list = await api.listDatasets();
+      if (stopped) return;
+      body.replaceChildren(...list.items.map((d) => row(d, refresh, problem)));
+      if (list.items.length === 0) body.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No datasets yet: upload a CSV file below.')));
+      note.textContent = list.total > list.items.length ? `Showing the newest ${list.items.length} of ${list.total} datasets.` : '';
+    } catch (err) {
+      if (!stopped) problem.replaceChildren(errorBox(err));
+    }
+  };
+
+  root.append(
+    h('div', { class: 'page-head' }, h('h1', {}, 'Datasets')),
+    problem,
+    h('table', { class: 'list', id: 'datasets' },
+      h('thead', {}, h('tr', {},
+        h('th', {}, 'Name'), h('th', {}, 'Task'), h('th', { class: 'num' }, 'Rows'), h('th', { class: 'num' }, 'Features'),
+        h('th', { class: 'num' }, 'Size'), h('th', {}, 'Uploaded'), h('th', {}, ''))),
+      body),
+    note,
+    uploadForm(refresh),
+  );
+  void refresh();
+  return () => { stopped = true; };
+}
+
+function row(d: Dataset, refresh: () => Promise<void>, problem: HTMLElement): HTMLTableRowElement {
+  const remove = h('button', { type: 'button', class: 'link danger' }, 'Delete');
+  remove.addEventListener('click', async () => {
+    if (!confirm(`Delete dataset "${d.name}"? Jobs and models made from it are kept.`)) return;
+    remove.disabled = true;
+    try {
+      await api.deleteDataset(d.id);
+      problem.replaceChildren();
+      await refresh();
+    } catch (err) {
+      problem.replaceChildren(errorBox(err));
+      remove.disabled = false;
+    }
+  });
+  const task = d.task === 'classification' && d.classes ? `classification (${d.classes.length} classes)` : d.task;
+  return h('tr', { 'data-dataset': d.id },
+    h('td', {}, h('strong', {}, d.name), ' ', h('span', { class: 'muted mono' }, shortId(d.id))),
+    h('td', { title: d.classes ? `classes: ${d.classes.join(', ')}` : `target: ${d.targetName}` }, task),
+    h('td', { class: 'num' }, d.rows.toLocaleString()),
+    h('td', { class: 'num', title: d.featureNames.join(', ') }, d.features),
+    h('td', { class: 'num' }, bytes(d.bytes)),
+    h('td', { class: 'muted' }, when(d.createdAt)),
+    h('td', { class: 'actions' }, h('a', { href: `#/new?dataset=${encodeURIComponent(d.id)}` }, 'Train'), ' ', remove),
+  );
+}
+
+function uploadForm(uploaded: () => Promise<void>): HTMLElement {
+  const file = h('input', { type: 'file', name: 'file', accept: '.csv,text/csv', required: true });
+  const name = h('input', { type: 'text', name: 'name', maxlength: 200, placeholder: 'from the file name' });
+  const target = h('input', { type: 'text', name: 'target', maxlength: 200, placeholder: 'the last column' });
+  const task = h('select', { name: 'task' },
+    h('option', { value: '' }, 'infer from the labels'),
+    h('option', { value: 'classification' }, 'classification'),
+    h('option', { value: 'regression' }, 'regression'));
+  const submit = h('button', { type: 'submit' }, 'Upload');
+  const outcome = h('div', { class: 'outcome' });
+  const form = h('form', { class: 'card form', id: 'upload-form' },
+    h('h2', {}, 'Upload a CSV dataset'),
+    h('p', { class: 'muted' }, 'A header row, numeric feature columns and one label column.'),
+    h('div', { class: 'fields' },
+      field('File', file), field('Name', name), field('Label column', target), field('Task', task)),
+    h('div', { class: 'form-actions' }, submit),
+    outcome,
+  );
+  file.addEventListener('change', () => {
+    const chosen = file.files?.[0];
+    if (chosen && !name.value) name.value = chosen.name.replace(/\.[^.]+$/, '');
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const chosen = file.files?.[0];
+    if (!chosen) return;
+    submit.disabled = true;
+    outcome.replaceChildren(h('p', { class: 'muted' }, `Uploading ${chosen.name}…`));
+    try {
+      const d = await api.uploadCsv(chosen, {
+        name: name.value.trim() || chosen.name.replace(/\.[^.]+$/, '') || 'dataset',
+        target: target.value.trim() || undefined,
+        task: (task.value || undefined) as 'classification' | 'regression' | undefined,
+      });
+      outcome.replaceChildren(h('p', { class: 'ok' },
+        `Stored "${d.name}": ${d.rows.toLocaleString()} rows, ${d.features} features, ${d.task}. `,
+        h('a', { href: `#/new?dataset=${encodeURIComponent(d.id)}` }, 'Train on it')));
+      form.reset();
+      await uploaded();
+    } catch (err) {
+      outcome.replaceChildren(errorBox(err));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
