@@ -1,0 +1,259 @@
+// Ingest benchmark: Fashion-MNIST's training set as one CSV (~133 MB) streamed through parseCsv alone,
+// then uploaded to the real server end to end. Prints figures and asserts nothing; --json prints them
+// as one JSON line. MB here is 10^6 bytes. Run with `npm run bench:ingest` (builds first).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { parseCsv } from '../src/data/csv.js';
+import { parseIdx } from '../src/data/idx.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const FASHION = '/usr/share/datasets/fashion-mnist';
+const CSV = join(root, '.bench-cache', 'fashion-mnist-train.csv');
+const json = process.argv.includes('--json');
+const say = (line: string): void => {
+  if (!json) console.log(line);
+};
+const MB = 1e6;
+
+/** Step 1: the IDX files as one CSV, header px0..px783,label, cached across runs. */
+async function ensureCsv(): Promise<string> {
+  if (existsSync(CSV)) return CSV;
+  say(`writing ${CSV} from ${FASHION} …`);
+  const images = await parseIdx(createReadStream(join(FASHION, 'train-images-idx3-ubyte.gz')), 'images');
+  const labels = await parseIdx(createReadStream(join(FASHION, 'train-labels-idx1-ubyte.gz')), 'labels');
+  const [rows, h, w] = images.dims;
+  const features = h * w;
+  await mkdir(dirname(CSV), { recursive: true });
+  const partial = `${CSV}.partial`;
+  const out = createWriteStream(partial);
+  const header = Array.from({ length: features }, (_, i) => `px${i}`).join(',');
+  out.write(`${header},label\n`);
+  const cells = new Array<number>(features);
+  for (let r = 0; r < rows; r += 100) {
+    let block = '';
+    for (let i = r; i < Math.min(rows, r + 100); i++) {
+      for (let f = 0; f < features; f++) cells[f] = images.data[i * features + f];
+      block += `${cells.join(',')},${labels.data[i]}\n`;
+    }
+    if (!out.write(block)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  await rename(partial, CSV);
+  return CSV;
+}
+
+/** Peak resident set (VmHWM) of a process, in bytes. */
+function peakRss(pid: number | 'self'): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+function currentRss(): number {
+  return process.memoryUsage().rss;
+}
+
+/**
+ * CPU seconds (user + system) a process has used. The machine is shared, so wall-clock MB/s swings
+ * with other load; MB per CPU-second says what the code itself costs.
+ */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/** Step 2: the file through parseCsv, nothing else. */
+async function parserAlone(path: string, bytes: number) {
+  // Reset this process's peak RSS (Linux: "5" > clear_refs) so generating the CSV does not count.
+  let peakReset = true;
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    peakReset = false;
+  }
+  const rssBefore = currentRss();
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const dataset = await parseCsv(createReadStream(path), { target: 'label' });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSecs = (cpu.user + cpu.system) / 1e6;
+  const peak = peakRss('self');
+  return {
+    seconds: round(seconds, 3),
+    mbPerSecond: round(bytes / MB / seconds, 1),
+    cpuSeconds: round(cpuSecs, 3),
+    mbPerCpuSecond: round(bytes / MB / cpuSecs, 1),
+    rssBeforeMB: round(rssBefore / MB, 1),
+    peakRssMB: peak === null ? null : round(peak / MB, 1),
+    peakIsForParseOnly: peakReset,
+    rows: dataset.rows,
+    features: dataset.features,
+    xType: dataset.x.constructor.name,
+    task: dataset.task,
+    classes: dataset.classes?.length ?? null,
+  };
+}
+
+/**
+ * The floor to compare with: the same file through the same stream, each byte seen once by a bare
+ * digit loop. On a busy shared machine both figures drop; their ratio says what parsing adds.
+ */
+async function digitLoop(path: string, bytes: number) {
+  const t0 = process.hrtime.bigint();
+  let values = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Uint8Array>) {
+    let v = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const d = chunk[i] - 48;
+      if (d >= 0 && d <= 9) v = v * 10 + d;
+      else {
+        values += v & 1;
+        v = 0;
+      }
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { seconds: round(seconds, 3), mbPerSecond: round(bytes / MB / seconds, 1), odd: values };
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+function request(options: http.RequestOptions, body?: NodeJS.ReadableStream): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(options, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body) body.pipe(req);
+    else req.end();
+  });
+}
+
+/** Step 3: the real server, started here, receiving the file as text/csv. */
+async function endToEnd(path: string, bytes: number) {
+  const serverJs = join(root, 'dist', 'server.js');
+  if (!existsSync(serverJs)) {
+    throw new Error(`${serverJs} does not exist: the server is not built yet (npm run build), so there is nothing to upload to`);
+  }
+  const port = await freePort();
+  const dataDir = await mkdtemp(join(tmpdir(), 'bench-ingest-'));
+  let output = '';
+  const child: ChildProcess = spawn(process.execPath, [serverJs], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (c: Buffer) => (output = (output + c.toString()).slice(-4000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (exited) throw new Error(`the server exited before answering GET /health; its output:\n${output}`);
+      try {
+        const health = await request({ host: '127.0.0.1', port, path: '/health' });
+        if (health.status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`GET /health did not answer 200 within 30 s; server output:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const cpu0 = cpuSeconds(child.pid!);
+    const t0 = process.hrtime.bigint();
+    const res = await request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/datasets?name=fashion&target=label',
+        headers: { 'content-type': 'text/csv', 'content-length': bytes },
+      },
+      createReadStream(path),
+    );
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu1 = cpuSeconds(child.pid!);
+    const serverCpu = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
+    const peak = peakRss(child.pid!);
+    if (res.status !== 201) {
+      throw new Error(`POST /v1/datasets answered ${res.status}, expected 201: ${res.text.slice(0, 500)}`);
+    }
+    return {
+      seconds: round(seconds, 3),
+      mbPerSecond: round(bytes / MB / seconds, 1),
+      serverCpuSeconds: serverCpu === null ? null : round(serverCpu, 2),
+      serverMbPerCpuSecond: serverCpu ? round(bytes / MB / serverCpu, 1) : null,
+      serverPeakRssMB: peak === null ? null : round(peak / MB, 1),
+    };
+  } finally {
+    if (!exited) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await once(child, 'exit').catch(() => undefined);
+      clearTimeout(timer);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const round = (v: number, digits: number): number => Number(v.toFixed(digits));
+
+const path = await ensureCsv();
+const bytes = (await stat(path)).size;
+say(`CSV: ${path}, ${round(bytes / MB, 1)} MB`);
+
+const parser = await parserAlone(path, bytes);
+say(
+  `parser alone: ${parser.mbPerSecond} MB/s (${parser.seconds} s, ${parser.rows} rows × ${parser.features} features, ` +
+    `x ${parser.xType}), ${parser.mbPerCpuSecond} MB per CPU-second, peak RSS ${parser.peakRssMB} MB ` +
+    `(RSS before ${parser.rssBeforeMB} MB)`,
+);
+
+const floor = await digitLoop(path, bytes);
+say(`bare digit loop over the same stream: ${floor.mbPerSecond} MB/s (the parser takes ${round(parser.seconds / floor.seconds, 2)}× its time)`);
+
+let endToEndResult: Awaited<ReturnType<typeof endToEnd>> | { error: string };
+try {
+  endToEndResult = await endToEnd(path, bytes);
+  say(
+    `end to end: ${endToEndResult.mbPerSecond} MB/s (${endToEndResult.seconds} s to the 201), ` +
+      `server ${endToEndResult.serverMbPerCpuSecond} MB per CPU-second, peak RSS ${endToEndResult.serverPeakRssMB} MB`,
+  );
+} catch (err) {
+  endToEndResult = { error: (err as Error).message };
+  say(`end to end: FAILED — ${endToEndResult.error}`);
+  process.exitCode = 1;
+}
+
+if (json) console.log(JSON.stringify({ csvBytes: bytes, parser, digitLoop: floor, endToEnd: endToEndResult }));
