@@ -173,6 +173,18 @@ describe('target and task', () => {
     expect(last.featureNames).toEqual(['a', 'kind']);
   });
 
+  it('reads a target in the first column the same at every chunk boundary', async () => {
+    const bytes = bytesOf('y,a,b\r\ncat,1,2.5\r\ndog,255,-4\r\n"cat",0,7');
+    const whole = plain(await parse(bytes, { target: 'y' }));
+    expect(whole.featureNames).toEqual(['a', 'b']);
+    expect(whole.x).toEqual([1, 2.5, 255, -4, 0, 7]);
+    expect(whole.classes).toEqual(['cat', 'dog']);
+    expect(whole.labels).toEqual([0, 1, 0]);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      expect(plain(await parse(bytes, { target: 'y' }, [cut])), `cut at ${cut}`).toEqual(whole);
+    }
+  });
+
   it('text labels → classification with sorted classes and remapped indices', async () => {
     const d = await parse('a,y\n1,zebra\n2,ant\n3,moose\n4,ant\n');
     expect(d.task).toBe('classification');
