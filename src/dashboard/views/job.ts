@@ -46,7 +46,7 @@ export function jobView(root: HTMLElement, id: string): () => void {
     summary.replaceChildren();
     append(summary,
       item('Status', h('span', { id: 'job-status' }, statusBadge(job.status),
-        job.stopReason && job.stopReason !== 'completed' ? h('span', { class: 'muted' }, ` (${job.stopReason.replace(/_/g, ' ')})`) : null)),
+        job.stopReason && !['completed', job.status].includes(job.stopReason) ? h('span', { class: 'muted' }, ` (${job.stopReason.replace(/_/g, ' ')})`) : null)),
       item('Epoch', h('span', { id: 'job-epoch', 'data-epoch': epochsDone }, `${epochsDone} / ${job.epochs}`)),
       item('Progress', h('span', { class: 'progress-cell' }, progressBar(progress, 'training progress'), `${Math.round(progress * 100)}%`)),
       item('Loss', m ? `${num(m.loss)}${m.valLoss !== null ? ` · val ${num(m.valLoss)}` : ''}` : '—'),
