@@ -41,7 +41,7 @@ export interface DatasetParts {
   features: number;
   featureNames: string[];
   targetName: string;
-  /** rows × features, row-major; a longer buffer (growth slack) is trimmed. */
+  /** rows × features, row-major; a longer array (growth slack) is cut to a view of the first cells. */
   x: Float32Array | Uint8Array;
   target: TargetColumn;
   /** The uploader's choice; inferred when absent. */
@@ -227,7 +227,9 @@ export function finishDataset(parts: DatasetParts): ParsedDataset {
   const cells = rows * features;
   if (parts.x.length < cells) throw new RangeError(`x holds ${parts.x.length} values, rows × features is ${cells}`);
 
-  let x: Float32Array | Uint8Array = parts.x.length === cells ? parts.x : parts.x.slice(0, cells);
+  // A view, not a copy: the growth slack is at most the data's size again and lives only until the
+  // dataset is stored, while copying would need both at once. Readers honour byteOffset/byteLength.
+  let x: Float32Array | Uint8Array = parts.x.length === cells ? parts.x : parts.x.subarray(0, cells);
   if (x instanceof Float32Array && fitsInBytes(x)) x = Uint8Array.from(x);
 
   let task: Task;
