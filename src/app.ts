@@ -104,8 +104,12 @@ const services = fp(async (app: FastifyInstance, opts: { config: Config }) => {
 const security = fp(async (app: FastifyInstance, opts: { config: Config }) => {
   const { config } = opts;
   await app.register(helmet, {
+    // The service speaks plain HTTP unless a proxy in front adds TLS: asking browsers to upgrade
+    // requests, or to insist on HTTPS later, would break the dashboard on any host but localhost.
+    hsts: false,
     contentSecurityPolicy: {
       directives: {
+        upgradeInsecureRequests: null,
         defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'], connectSrc: ["'self'"],
       },

@@ -224,7 +224,8 @@ export function createRunner(deps: {
         const modelId = jobs.succeed(stored, {
           task: dataset?.task ?? 'classification',
           architecture: { inputs: dataset?.features, hidden: job.spec.hidden, output: job.spec.output, loss: job.spec.loss },
-          metrics: stored.metrics,
+          // The figures of the epoch whose weights the model keeps (the best one under early stopping).
+          metrics: jobs.epochs(job.id, 0).find((e) => e.epoch === m.bestEpoch) ?? stored.metrics,
           classes: dataset?.classes ?? null,
           featureNames: dataset?.featureNames ?? [],
           features: dataset?.features ?? 0,

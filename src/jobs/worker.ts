@@ -97,7 +97,7 @@ function trainJob(task: TrainTask, post: (m: WorkerMessage, transfer?: ArrayBuff
       task: task.dataset.task, classes: task.dataset.classes,
       featureNames: task.dataset.featureNames, targetName: task.dataset.targetName,
     });
-    post({ type: 'done', reason, model, bestEpoch: trainer.bestEpoch }, [model.buffer as ArrayBuffer]);
+    post({ type: 'done', reason, model, bestEpoch: trainer.bestEpoch ?? trainer.epochsDone }, [model.buffer as ArrayBuffer]);
   }
 }
 
