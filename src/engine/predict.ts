@@ -6,7 +6,7 @@ import { createKernels, type Kernels } from './kernels/index.js';
 import type { Gemm } from './layers.js';
 import { gather_rows, mlp_forward, pass_create, pass_request, standardizer_init } from './mlp.js';
 import { validateModel, type Model } from './model.js';
-import { MAX_BATCH, paramLayout } from './spec.js';
+import { checkFinite, MAX_BATCH, paramLayout } from './spec.js';
 
 export interface PredictorOptions {
   /** Defaults to createKernels(); a kernel instance serves one predictor. */
@@ -56,12 +56,7 @@ export function createPredictor(model: Model, options: PredictorOptions = {}): P
       if (x.length !== rows * nIn) {
         throw new EngineError('invalid_data', 'x', `x has ${x.length} values but ${rows} rows × ${nIn} inputs need ${rows * nIn}`);
       }
-      for (let i = 0; i < x.length; i++) {
-        if (!Number.isFinite(x[i])) {
-          throw new EngineError('invalid_data', `x[${i}]`,
-            `x[${i}] (row ${Math.floor(i / nIn)}, input ${i % nIn}) is ${x[i]}; every value must be finite`);
-        }
-      }
+      if (x instanceof Float32Array) checkFinite(x, 'x', (i) => `row ${Math.floor(i / nIn)}, input ${i % nIn}`);
       const out = new Float32Array(rows * nOut);
       for (let start = 0; start < rows; start += maxBatch) {
         const n = Math.min(maxBatch, rows - start);

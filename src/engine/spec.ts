@@ -141,7 +141,8 @@ function checkLength(v: ArrayLike<number>, expected: number, field: string, what
   }
 }
 
-function checkFinite(v: Float32Array, field: string, describe: (i: number) => string): void {
+/** Throws invalid_data naming the first NaN or ±∞ in v as field[i], with describe(i) saying where it is. */
+export function checkFinite(v: Float32Array, field: string, describe: (i: number) => string): void {
   for (let i = 0; i < v.length; i++) {
     if (!Number.isFinite(v[i])) throw invalidData(`${field}[${i}]`, `${field}[${i}] (${describe(i)}) is ${v[i]}; every value must be finite`);
   }
