@@ -30,10 +30,14 @@ interface AutocannonResult {
   latency: { p50: number; p99: number; max: number; average: number };
   requests: { average: number; total: number };
 }
+/** The run: a promise of the result that also emits ('response', client, status, bytes, ms) per answer. */
+type AutocannonRun = Promise<AutocannonResult> & {
+  on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+};
 type Autocannon = (opts: {
   url: string; method: string; headers: Record<string, string>; body: string;
   connections: number; duration: number; timeout?: number;
-}) => Promise<AutocannonResult>;
+}) => AutocannonRun;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -237,6 +241,8 @@ interface Phase {
   loadGenCpu: number;
   /** CPU seconds per second that other processes on the machine took (other engineers' tests). */
   othersCpu: number;
+  /** When the slowest answer arrived, in seconds since the load started, and answers slower than 1 s. */
+  slowestAt: number; over1s: number;
   /** Epochs the two training jobs completed during the phase (0 without training). */
   epochs: number;
 }
@@ -252,7 +258,7 @@ async function phase(server: Server, modelId: string, trainers: number[], jobIds
   const cpu0 = process.cpuUsage();
   const machine0 = machineBusy(), server0 = processCpu(server.pid);
   const t0 = process.hrtime.bigint();
-  const r = await autocannon({
+  const run = autocannon({
     url: `${server.url}/v1/models/${modelId}/predict`,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -261,6 +267,15 @@ async function phase(server: Server, modelId: string, trainers: number[], jobIds
     duration,
     timeout: 10,
   });
+  let slowest = 0, slowestAt = 0, over1s = 0;
+  run.on('response', (_client, _status, _bytes, ms) => {
+    if (ms > 1000) over1s++;
+    if (ms > slowest) {
+      slowest = ms;
+      slowestAt = Number(process.hrtime.bigint() - t0) / 1e9;
+    }
+  });
+  const r = await run;
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   const after = threads(server.pid);
@@ -275,6 +290,7 @@ async function phase(server: Server, modelId: string, trainers: number[], jobIds
     trainingCpu: round(training / seconds, 2),
     loadGenCpu: round((cpu.user + cpu.system) / 1e6 / seconds, 2),
     othersCpu: round(Math.max(0, others) / seconds, 2),
+    slowestAt: round(slowestAt, 1), over1s,
     epochs: epochs1 - epochs0,
   };
 }
@@ -375,6 +391,8 @@ try {
       + `${String(p.mainCpu).padStart(8)} ${String(p.mainRunqWait).padStart(15)} ${String(p.trainingCpu).padStart(13)} `
       + `${String(p.loadGenCpu).padStart(15)} ${String(p.othersCpu).padStart(11)} ${String(p.epochs).padStart(7)}`);
   }
+  say(`slowest answer at ${rows.map(([n, p]) => `${n[0]}: ${p.slowestAt} s`).join(', ')} into the phase; `
+    + `answers over 1 s: ${rows.map(([n, p]) => `${n[0]}: ${p.over1s}`).join(', ')}`);
   say(`B/A: p99 × ${p99Ratio} (aim ≤ 2), req/s × ${rpsRatio}`);
   if (c) say(`C/A: p99 × ${round(c.result.p99 / phaseA.p99, 2)}, req/s × ${round(c.result.rps / phaseA.rps, 2)}`);
   say(`(cpu and runq-wait: seconds per second of the phase; training threads ${b.trainers.map((t) => `${t.tid} at ${t.cpuShare}`).join(', ')} `
