@@ -18,6 +18,8 @@ const EnvSchema = z.object({
   MAX_QUEUED_JOBS: positiveInt(100),
   /** Heap limit of one training worker; past it the job fails as out_of_memory, the process lives on. */
   WORKER_MAX_HEAP_MB: positiveInt(4096),
+  /** Scheduling priority of training threads (Linux nice, 0–19): predictions keep the CPU they need. */
+  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(19),
   /** Requests per minute per client on write routes. */
   RATE_LIMIT_MAX: positiveInt(600),
   /** Prediction batches with more rows than this run in the prediction pool, not the event loop. */
@@ -39,6 +41,7 @@ export interface Config {
   maxUploadBytes: number;
   maxQueuedJobs: number;
   workerMaxHeapMb: number;
+  workerNice: number;
   rateLimitMax: number;
   predictInlineMaxRows: number;
   maxPredictRows: number;
@@ -73,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxQueuedJobs: e.MAX_QUEUED_JOBS,
     workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
+    workerNice: e.WORKER_NICE,
     rateLimitMax: e.RATE_LIMIT_MAX,
     predictInlineMaxRows: e.PREDICT_INLINE_MAX_ROWS,
     maxPredictRows: e.MAX_PREDICT_ROWS,

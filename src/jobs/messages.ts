@@ -18,6 +18,8 @@ export interface TrainTask {
   /** Wall-clock time (ms since epoch) past which the job stops and keeps its best model, or null. */
   deadline: number | null;
   progressIntervalMs: number;
+  /** Nice value for this training thread, so the event loop wins the CPU when both want it. */
+  nice: number;
   port: MessagePort;
   fault: FaultInjection | null;
 }

@@ -150,6 +150,7 @@ export function createRunner(deps: {
       control: control.buffer as SharedArrayBuffer,
       deadline: limit === null ? null : Date.now() + limit * 1000 - jobs.runtimeMs(job.id),
       progressIntervalMs: 500,
+      nice: config.workerNice,
       port: channel.port2,
       fault: job.spec.faultInjection ?? null,
     };

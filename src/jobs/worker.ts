@@ -1,6 +1,7 @@
 // The Piscina worker: a thin adapter that reads a job's dataset and checkpoint from its own read-only
 // SQLite connection, drives the engine epoch by epoch, and posts progress, epochs (with the resumable
 // state to checkpoint) and the final model back over the job's MessagePort. It writes nothing.
+import { setPriority } from 'node:os';
 import { createPredictor, createTrainer, decodeModel, EngineError } from '../engine/index.js';
 import { createDatasetRepository } from '../store/datasets.js';
 import { openDatabase } from '../store/db.js';
@@ -18,6 +19,8 @@ function predict(task: PredictTask): Float32Array {
 }
 
 function train(task: TrainTask): void {
+  // On Linux, priority 0 means the calling thread: only this training thread yields, not the process.
+  try { setPriority(0, task.nice); } catch { /* not permitted here: train at normal priority */ }
   const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => task.port.postMessage(m, transfer);
   try {
     trainJob(task, post);
