@@ -1,11 +1,15 @@
 // The WebAssembly SIMD kernel: gemm.wasm (built from ./assembly by `npm run build`) multiplies
 // matrices that live in its own linear memory, so the engine's buffers are views into that memory
-// and a call passes byte offsets, never copies. One instance (and one memory) per createWasmKernels().
+// and a call passes byte offsets, never copies. One instance (and one memory) per arena().
+//
+// The memory is created at its final size in arena(), never grown: growing detaches the old
+// ArrayBuffer, and the first detach in a process makes V8 check for detachment on every typed-array
+// access from then on, which slowed the engine's JavaScript loops by 60% here (4.2 → 6.9 ns per
+// element of a Float32Array loop).
 import { readFileSync } from 'node:fs';
 import type { Kernels } from './types.js';
 
 interface GemmExports {
-  memory: WebAssembly.Memory;
   heapBase(): number;
   scratchBytes(): number;
   gemm(
@@ -25,10 +29,10 @@ const PAGE = 65536;
 // of W that is a multiple of 16 floats never straddles lines.
 const ALIGN = 64;
 
-// Compiled once per process; instances are cheap.
-let compiled: WebAssembly.Module | undefined;
+// Compiled once per process, with the two constants arena() lays memory out by; instances are cheap.
+let compiled: { module: WebAssembly.Module; heapBase: number; scratchBytes: number } | undefined;
 
-function wasmModule(): WebAssembly.Module {
+function wasmModule(): NonNullable<typeof compiled> {
   if (!compiled) {
     let bytes: Uint8Array<ArrayBuffer>;
     try {
@@ -36,9 +40,15 @@ function wasmModule(): WebAssembly.Module {
     } catch (cause) {
       throw new Error(`the wasm-simd kernel is not built (${WASM_URL.pathname} is missing): run \`npm run build\``, { cause });
     }
-    compiled = new WebAssembly.Module(bytes);
+    const module = new WebAssembly.Module(bytes);
+    const probe = instantiate(module, new WebAssembly.Memory({ initial: 1 }));
+    compiled = { module, heapBase: probe.heapBase(), scratchBytes: probe.scratchBytes() };
   }
   return compiled;
+}
+
+function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmExports {
+  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
 }
 
 /** True when gemm.wasm exists next to this file (it is a build output, not checked in). */
@@ -54,9 +64,9 @@ export function wasmKernelBuilt(): boolean {
 const alignUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
 export function createWasmKernels(): Kernels {
-  const wasm = new WebAssembly.Instance(wasmModule(), {}).exports as unknown as GemmExports;
-  const memory = wasm.memory;
-  // Set by arena(); growing the memory detaches every earlier view, so it happens exactly once.
+  const { module, heapBase, scratchBytes } = wasmModule();
+  // Both set by arena(), once.
+  let wasm: GemmExports | null = null;
   let buffer: ArrayBuffer | null = null;
   let scratch = 0;
 
@@ -82,29 +92,28 @@ export function createWasmKernels(): Kernels {
         if (!Number.isInteger(n) || n < 0) throw new Error(`arena: every length must be a whole number ≥ 0, got ${n}`);
       }
       const offsets: number[] = [];
-      let end = alignUp(wasm.heapBase());
+      let end = alignUp(heapBase);
       for (const n of lengths) {
         offsets.push(end);
         end = alignUp(end + n * 4);
       }
       scratch = end;
-      end += wasm.scratchBytes();
-      const pages = Math.ceil(end / PAGE) - memory.buffer.byteLength / PAGE;
-      if (pages > 0) {
-        try {
-          memory.grow(pages);
-        } catch (cause) {
-          throw new Error(`arena: cannot grow WebAssembly memory to ${Math.ceil(end / 2 ** 20)} MiB`, { cause });
-        }
+      end += scratchBytes;
+      let memory: WebAssembly.Memory;
+      try {
+        memory = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE) });
+      } catch (cause) {
+        throw new Error(`arena: cannot reserve ${Math.ceil(end / 2 ** 20)} MiB of WebAssembly memory`, { cause });
       }
-      // Memory past __heap_base has never been written, so the views start zero-filled.
+      wasm = instantiate(module, memory);
+      // A new memory is zero-filled, so the views start at zero.
       const buf = memory.buffer;
       buffer = buf;
       return lengths.map((n, i) => new Float32Array(buf, offsets[i], n));
     },
 
     gemm(transA, transB, M, N, K, alpha, A, B, beta, C) {
-      if (!buffer) throw new Error('gemm: call arena() first; A, B and C must be views it returned');
+      if (!wasm) throw new Error('gemm: call arena() first; A, B and C must be views it returned');
       if (!(M >= 1 && N >= 1 && K >= 1) || !Number.isInteger(M) || !Number.isInteger(N) || !Number.isInteger(K)) {
         throw new Error(`gemm: M, N and K must be whole numbers ≥ 1, got ${M}×${N}×${K}`);
       }
@@ -121,7 +130,7 @@ export function createWasmKernels(): Kernels {
     },
 
     sgdUpdate(w, g, v, learningRate, momentum, l2, nesterov) {
-      if (!buffer) throw new Error('sgdUpdate: call arena() first; w, g and v must be views it returned');
+      if (!wasm) throw new Error('sgdUpdate: call arena() first; w, g and v must be views it returned');
       const n = w.length;
       check('sgdUpdate', 'w', w, n);
       check('sgdUpdate', 'g', g, n);
@@ -133,7 +142,7 @@ export function createWasmKernels(): Kernels {
     },
 
     gatherRows(z0, x, features, order, start, rows, mean, invStd) {
-      if (!buffer) throw new Error('gatherRows: call arena() first; z0, mean and invStd must be views it returned');
+      if (!wasm) throw new Error('gatherRows: call arena() first; z0, mean and invStd must be views it returned');
       check('gatherRows', 'z0', z0, rows * features);
       check('gatherRows', 'mean', mean, features);
       check('gatherRows', 'invStd', invStd, features);
