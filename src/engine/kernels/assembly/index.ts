@@ -8,9 +8,10 @@
 //       for each row block of ≤ MC                  pack op(A) into 4-row strips (L2)
 //         for each panel                            one panel, kb×8 floats, stays in L1
 //           for each strip: 4×8 micro-kernel        8 f32x4 accumulators
-// Packing makes every transpose combination look the same to the micro-kernel (unit-stride,
-// constant offsets, so its loop can be unrolled), and zero-pads ragged edges so it never reads
-// outside A or B.
+// Packing makes every transpose combination look the same to the micro-kernel (per k: one f32x4
+// of A, two of B, at fixed offsets from two pointers), and zero-pads ragged edges so it never
+// reads outside A or B. Per k the kernel issues 16 multiplies and adds on the two SIMD ports,
+// about 8 flops a cycle, the ceiling without FMA (relaxed SIMD is not in Node 20).
 
 const MR: i32 = 4; // rows of C per micro-kernel
 const NR: i32 = 8; // columns of C per micro-kernel: two f32x4
@@ -106,7 +107,8 @@ function micro_4x8(
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   // One k per iteration: unrolling does not pay here, because TurboFan hoists every load of the
-  // unrolled body to the top and then spills accumulators to the stack.
+  // unrolled body to the top and then spills accumulators to the stack. A's four values come in
+  // one load and are broadcast by shuffles, which run on a port the multiplies and adds do not use.
   const aEnd = a + (<usize>kb << 4);
   for (; a < aEnd; a += 16) {
     const b0 = v128.load(b), b1 = v128.load(b, 16);
