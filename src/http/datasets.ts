@@ -22,6 +22,8 @@ export default async function datasetRoutes(app: FastifyInstance) {
 
   // CSV bodies reach the handler as the raw stream: parsed as they arrive, never buffered whole.
   app.addContentTypeParser(CSV_TYPES, (_req, payload, done) => done(null, payload));
+  // Any other type reaches the handler unread too, so its 415 can say which types are accepted.
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
   await app.register(multipart, {
     limits: { fileSize: maxBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 },
   });
@@ -135,22 +137,32 @@ async function parseUpload(
   throw new DataError('unsupported_media_type', 415, `Content-Type "${type || '(none)'}" is not accepted: send text/csv, application/json or multipart/form-data`);
 }
 
+/**
+ * A multipart file part fails with a 413 the moment it crosses the limit. Left alone, busboy would
+ * end the part early (the parser would then report a cut-off last row, not the size) and go on
+ * reading and discarding the rest of the upload before anyone answered.
+ */
+function stopAtLimit(file: Readable, maxBytes: number): Readable {
+  file.once('limit', () => file.destroy(tooLarge(maxBytes)));
+  return file;
+}
+
 async function parseMultipart(
-  request: FastifyRequest, options: { target?: string; task?: Task },
+  request: FastifyRequest, options: { target?: string; task?: Task; maxBytes: number },
 ): Promise<ParsedDataset> {
   let csv: ParsedDataset | null = null;
   const idx: { images?: IdxTensor; labels?: IdxTensor } = {};
   for await (const part of request.parts()) {
     if (part.type !== 'file') continue; // fields are ignored: options come in the query
     if (part.fieldname === 'file') {
-      csv = await parseCsv(part.file, { target: options.target, task: options.task });
+      csv = await parseCsv(stopAtLimit(part.file, options.maxBytes), { target: options.target, task: options.task });
     } else if (part.fieldname === 'images' || part.fieldname === 'labels') {
-      idx[part.fieldname] = await parseIdx(part.file, part.fieldname);
+      idx[part.fieldname] = await parseIdx(stopAtLimit(part.file, options.maxBytes), part.fieldname);
     } else {
       part.file.resume();
       throw new DataError('invalid_multipart', 400, `unexpected file part "${part.fieldname}": send "file" (CSV) or "images" and "labels" (IDX)`);
     }
-    if (part.file.truncated) throw new DataError('payload_too_large', 413, 'a file part is larger than MAX_UPLOAD_BYTES');
+    if (part.file.truncated) throw tooLarge(options.maxBytes);
   }
   if (csv && (idx.images || idx.labels)) {
     throw new DataError('invalid_multipart', 400, 'send either a CSV part "file" or IDX parts "images" and "labels", not both');
