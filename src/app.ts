@@ -221,6 +221,12 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { ignoreTrailingSlash: true },
+    // The router refuses some URLs (too long, a bad percent-escape) before any handler runs: answer
+    // them in the one error shape too.
+    frameworkErrors: (err, _request, reply) => {
+      const status = err.statusCode ?? 400;
+      void sendError(reply, status, status === 414 ? 'uri_too_long' : 'invalid_request', err.message);
+    },
     ...options,
   });
   app.setValidatorCompiler(validatorCompiler);

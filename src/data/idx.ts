@@ -150,7 +150,7 @@ function readHeader(state: IdxRead, chunk: Uint8Array, off: number): number {
     dims.push(size);
     count *= size;
     if (count * type.size > state.maxBytes) {
-      throw new DataError('too_large', 413, `the ${what} file announces more than ${state.maxBytes} bytes of data, the limit`, {
+      throw new DataError('payload_too_large', 413, `the ${what} file announces more than ${state.maxBytes} bytes of data, the limit`, {
         part: what,
         maxBytes: state.maxBytes,
       });

@@ -157,7 +157,14 @@ async function parseMultipart(
     if (part.fieldname === 'file') {
       csv = await parseCsv(stopAtLimit(part.file, options.maxBytes), { target: options.target, task: options.task });
     } else if (part.fieldname === 'images' || part.fieldname === 'labels') {
-      idx[part.fieldname] = await parseIdx(stopAtLimit(part.file, options.maxBytes), part.fieldname);
+      idx[part.fieldname] = await parseIdx(stopAtLimit(part.file, options.maxBytes), part.fieldname, { maxBytes: options.maxBytes })
+        .catch((err: unknown) => {
+          // The parser refuses a header that announces more than the limit: name the setting.
+          if (err instanceof DataError && err.code === 'payload_too_large') {
+            throw new DataError(err.code, 413, `${err.message} (MAX_UPLOAD_BYTES)`, { ...err.details, limit: options.maxBytes });
+          }
+          throw err;
+        });
     } else {
       part.file.resume();
       throw new DataError('invalid_multipart', 400, `unexpected file part "${part.fieldname}": send "file" (CSV) or "images" and "labels" (IDX)`);

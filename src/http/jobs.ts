@@ -22,7 +22,7 @@ export default async function jobRoutes(app: FastifyInstance) {
       operationId: 'createJob', summary: 'Submit a training job', tags: ['jobs'],
       description: 'Queues a job; it starts when a worker is free. Unknown fields are refused.',
       body: JobSpecInput,
-      response: { 202: Job.describe('The queued job (Location: /v1/jobs/{id})'), ...errorResponses(400, 415, 422) },
+      response: { 202: Job.describe('The queued job (Location: /v1/jobs/{id})'), ...errorResponses(400, 413, 415, 422) },
     },
   }, async (request, reply) => {
     const job = runner.submit(request.body);

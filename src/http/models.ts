@@ -54,7 +54,7 @@ export default async function modelRoutes(app: FastifyInstance) {
     schema: {
       operationId: 'evaluate', summary: 'Score a model on a stored dataset', tags: ['models'],
       params: IdParams, body: EvaluateBody,
-      response: { 200: EvaluateResponse.describe('Accuracy, loss and a confusion matrix, or MSE/MAE/R²'), ...errorResponses(400, 404, 422) },
+      response: { 200: EvaluateResponse.describe('Accuracy, loss and a confusion matrix, or MSE/MAE/R²'), ...errorResponses(400, 404, 413, 422) },
     },
   }, async (request) => predictions.evaluate(request.params.id, request.body.datasetId));
 }

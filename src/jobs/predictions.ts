@@ -56,8 +56,11 @@ export function createPredictions(deps: { config: Config; models: ModelRepositor
           { field: `instances[${i}]`, expected: info.features, actual: row.length });
       }
       for (let j = 0; j < row.length; j++) {
-        if (!Number.isFinite(row[j])) throw errors.invalidInput(`instances[${i}][${j}] is not a finite number`, { field: `instances[${i}][${j}]` });
-        x[i * info.features + j] = row[j];
+        const v = Math.fround(row[j]);
+        if (!Number.isFinite(v)) {
+          throw errors.invalidInput(`instances[${i}][${j}] is ${row[j]}: values must be finite and within float32 range (±3.4e38)`, { field: `instances[${i}][${j}]` });
+        }
+        x[i * info.features + j] = v;
       }
     });
     return x;

@@ -59,6 +59,10 @@ export const DEFAULTS = {
   earlyStopping: { patience: 5, minDelta: 0 },
 };
 
+/** What one worker may be asked to hold: parameters (×4 with gradients, velocities and the best
+ *  copy) and activations of one minibatch (×3 with a, z and δ), all float32. */
+export const LIMITS = { parameters: 20_000_000, batchActivations: 20_000_000 };
+
 /** Fills the defaults that depend on the dataset and refuses what cannot train on it. */
 export function resolveSpec(input: JobSpecInput, dataset: Dataset, randomSeed: () => number): JobSpec {
   const classification = dataset.task === 'classification';
@@ -83,6 +87,18 @@ export function resolveSpec(input: JobSpecInput, dataset: Dataset, randomSeed: (
   if (loss === 'binary_cross_entropy' && output !== 'sigmoid') {
     throw new SpecError('loss', 'binary_cross_entropy goes with a sigmoid output');
   }
+  const hidden = input.hidden ?? DEFAULTS.hidden;
+  const widths = [dataset.features, ...hidden.map((l) => l.units), output === 'softmax' ? classes : 1];
+  let parameters = 0;
+  for (let l = 1; l < widths.length; l++) parameters += widths[l] * widths[l - 1] + widths[l];
+  if (parameters > LIMITS.parameters) {
+    throw new SpecError('hidden', `the network would have ${parameters} parameters; at most ${LIMITS.parameters}: use fewer or smaller hidden layers`);
+  }
+  const batchSize = input.batchSize ?? DEFAULTS.batchSize;
+  const activations = batchSize * widths.reduce((sum, n) => sum + n, 0);
+  if (activations > LIMITS.batchActivations) {
+    throw new SpecError('batchSize', `batchSize ${batchSize} × ${widths.reduce((sum, n) => sum + n, 0)} units needs ${activations} activations per pass; at most ${LIMITS.batchActivations}: use a smaller batch`);
+  }
   const validationSplit = input.validationSplit ?? 0;
   const validationRows = Math.floor(dataset.rows * validationSplit);
   if (dataset.rows - validationRows < 1) {
@@ -99,13 +115,13 @@ export function resolveSpec(input: JobSpecInput, dataset: Dataset, randomSeed: (
   }
   return {
     datasetId: input.datasetId,
-    hidden: (input.hidden ?? DEFAULTS.hidden).map((l) => ({
+    hidden: hidden.map((l) => ({
       units: l.units, activation: l.activation ?? 'relu', dropout: l.dropout ?? 0,
     })),
     output,
     loss,
     optimizer: { ...DEFAULTS.optimizer, ...input.optimizer },
-    batchSize: input.batchSize ?? DEFAULTS.batchSize,
+    batchSize,
     epochs: input.epochs ?? DEFAULTS.epochs,
     l2: input.l2 ?? 0,
     seed: input.seed ?? randomSeed(),

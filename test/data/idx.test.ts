@@ -90,7 +90,7 @@ describe('parseIdx', () => {
   it('refuses a header announcing more than maxBytes before allocating it', async () => {
     const huge = idxBytes(0x08, [60000, 28, 28], []); // header only: 47 MB announced
     const err = await idxError(huge, 'images', { maxBytes: 1_000_000 });
-    expect([err.code, err.status]).toEqual(['too_large', 413]);
+    expect([err.code, err.status]).toEqual(['payload_too_large', 413]);
   });
 
   it('passes on errors of the upload itself unchanged, gzipped or not', async () => {

@@ -12,8 +12,6 @@ import { startServer, type RunningServer } from '../helpers/server.js';
 const MAX_UPLOAD_BYTES = 256 * 1024; // above the 100 000-deep JSON bodies below (≈200 kB), so those get parsed
 const MAX_QUEUED_JOBS = 2;
 const MAX_PREDICT_ROWS = 1000;
-/** Requests a known bug answers with a 500 carry this id, so the final log check can tell them apart. */
-const KNOWN_BUG_ID = 'known-bug-predict-float32-overflow';
 
 let server: RunningServer;
 let api: ReturnType<typeof client>;
@@ -554,7 +552,7 @@ describe('IDX uploads', () => {
     huge[3] = 2;
     huge.writeUInt32BE(65_536, 4);
     huge.writeUInt32BE(65_536, 8);
-    await refusedUpload(() => post({ images: huge, labels }), 413, 'too_large', /^the images file announces more than \d+ bytes of data/);
+    await refusedUpload(() => post({ images: huge, labels }), 413, 'payload_too_large', /^the images file announces more than \d+ bytes of data, the limit \(MAX_UPLOAD_BYTES\)/);
   });
 
   it('refuses a single class and an empty file', async () => {
@@ -638,6 +636,14 @@ describe('job specs', () => {
     await refusedJob({ datasetId, faultInjection: { kind: 'crash', atEpoch: 1 } }, 422, 'invalid_spec', /FAULT_INJECTION=1/);
   });
 
+  it('refuses at submission a network or batch too large for a worker to hold, naming the field', async () => {
+    const wide = Array.from({ length: 4 }, () => ({ units: 4096 }));
+    const network = await refusedJob({ datasetId, hidden: wide }, 422, 'invalid_spec', /the network would have \d+ parameters; at most 20000000/);
+    expect(network.details).toEqual({ field: 'hidden' });
+    const batch = await refusedJob({ datasetId, hidden: [{ units: 4096 }], batchSize: 65536 }, 422, 'invalid_spec', /use a smaller batch/);
+    expect(batch.details).toEqual({ field: 'batchSize' });
+  });
+
   it('refuses 100 000 nested arrays as a job body', async () => {
     await refusedJob(nested(100_000), 400, 'invalid_request', /^body: .*expected object, received array/);
     await refusedJob(`{"datasetId": "${datasetId}", "hidden": ${nested(100_000)}}`, 400, 'invalid_request', /^body\.hidden\[0\]: /);
@@ -671,16 +677,14 @@ describe('unknown ids and finished jobs', () => {
     expect((await res.json()).error).toEqual({ code: 'not_found', message: 'no route GET /v1/nothing-here' });
   });
 
-  // Known gap: the router refuses these before the error handler sees them and answers in fastify's
-  // own shape, {"error":"Bad Request","code":"FST_ERR_…","statusCode":…}. The fix is the Fastify
-  // option `frameworkErrors` in app.ts, sending them through sendError. Then turn `it.fails` into `it`.
-  it.fails('answers an id past the router\'s 100-character limit in the one error shape (known gap)', async () => {
+  // The router refuses these before any route runs; frameworkErrors answers them in the one shape.
+  it('answers an id past the router\'s 100-character limit in the one error shape', async () => {
     const res = await fetch(`${server.url}/v1/jobs/${'x'.repeat(101)}`);
     expect(res.status).toBe(414);
     expect((await res.json()).error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
   });
 
-  it.fails('answers a malformed percent-escape in the one error shape (known gap)', async () => {
+  it('answers a malformed percent-escape in the one error shape', async () => {
     const res = await fetch(`${server.url}/v1/jobs/%E0%A4%A`);
     expect(res.status).toBe(400);
     expect((await res.json()).error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
@@ -739,11 +743,9 @@ describe('predictions', () => {
     expectError(await predict(`{"instances": ${nested(100_000)}}`), 400, 'invalid_request', /^body\.instances\[0\]\[0\]: .*received array/);
   });
 
-  // Known bug: 1e39 is a finite double but Infinity as float32; jobs/predictions.ts pack() checks
-  // Number.isFinite(row[j]) rather than Number.isFinite(Math.fround(row[j])), so the engine throws
-  // and the route answers 500. When pack() is fixed this test fails: turn `it.fails` into `it`.
-  it.fails('refuses a value past the float32 range, naming the cell (known bug: answers 500)', async () => {
-    const res = await predict('{"instances": [[1, 1e39, 3, 4]]}', { 'x-request-id': KNOWN_BUG_ID });
+  // 1e39 is a finite double but Infinity as float32: refused, not passed to the engine.
+  it('refuses a value past the float32 range, naming the cell', async () => {
+    const res = await predict('{"instances": [[1, 1e39, 3, 4]]}');
     expectError(res, 422, 'invalid_input', /instances\[0\]\[1\]/);
   });
 });
@@ -816,11 +818,10 @@ describe('after the whole battery', () => {
       }
     }
     expect(raw.filter((l) => /error|exception|fatal|uncaught/i.test(l))).toEqual([]);
-    const relevant = records.filter((r) => r.reqId !== KNOWN_BUG_ID);
-    const failures = relevant.filter((r) => r.level >= 50 || (r.res && r.res.statusCode >= 500));
+    const failures = records.filter((r) => r.level >= 50 || (r.res && r.res.statusCode >= 500));
     expect(failures.map((r) => r.msg)).toEqual([]);
     // The battery really went through this log: many 4xx answers were recorded.
-    const clientErrors = relevant.filter((r) => r.res && r.res.statusCode >= 400 && r.res.statusCode < 500).length;
+    const clientErrors = records.filter((r) => r.res && r.res.statusCode >= 400 && r.res.statusCode < 500).length;
     expect(clientErrors).toBeGreaterThan(50);
   });
 });

@@ -30,7 +30,7 @@ describe('a client generated with openapi-typescript', () => {
       samples.push({ path: template, method: method.toLowerCase(), status: res.status, body: res.body });
       return res.body;
     };
-    const ds = await record('POST', '/v1/datasets?name=c', toCsv(blobs(120, 3, ['x', 'y'])), '/v1/datasets', { 'content-type': 'text/csv' });
+    const ds = await record('POST', '/v1/datasets?name=c', '/v1/datasets', toCsv(blobs(120, 3, ['x', 'y'])), { 'content-type': 'text/csv' });
     const reg = await api.post('/v1/datasets?name=r', linear(100));
     await record('GET', '/v1/datasets', '/v1/datasets');
     await record('GET', `/v1/datasets/${ds.id}`, '/v1/datasets/{id}');
