@@ -81,7 +81,7 @@ describe('wasm-simd gemm agrees with the reference', () => {
   // cross the packing blocks (KC = 256, NC = 256, MC = 128).
   const shapes: [number, number, number][] = [
     [1, 1, 1], [7, 13, 5], [1, 37, 9], [29, 1, 11], [3, 5, 2], [4, 8, 4], [5, 9, 3],
-    [33, 17, 129], [8, 16, 600], [130, 9, 3], [6, 300, 7], [131, 259, 9], [9, 12, 520],
+    [33, 17, 129], [17, 19, 301], [8, 16, 600], [130, 9, 3], [6, 300, 7], [131, 259, 9], [9, 12, 520],
   ];
   for (const [transA, transB] of combos) {
     for (const [M, N, K] of shapes) {

@@ -8,6 +8,8 @@
 //       for each row block of ≤ MC                  pack op(A) into 4-row strips (L2)
 //         for each panel                            one panel, kb×8 floats, stays in L1
 //           for each strip: 4×8 micro-kernel        8 f32x4 accumulators
+// A·Bᵀ with long rows, few rows or few columns (the forward pass) goes instead to gemm_nt, which
+// takes dot products straight from the rows of A and B (see there).
 // Packing makes every transpose combination look the same to the micro-kernel (per k: one f32x4
 // of A, two of B, at fixed offsets from two pointers), and zero-pads ragged edges so it never
 // reads outside A or B. Per k the kernel issues 16 multiplies and adds on the two SIMD ports,
@@ -47,6 +49,13 @@ export function gemm(
   const packB = scratch;
   const packA = packB + PACK_B_BYTES;
   const tile = packA + PACK_A_BYTES;
+  // A·Bᵀ as dot products skips packing, which pays back only over enough rows, columns and depth:
+  // measured, dot products win for the forward pass of 784-128-10 (32×128×784, 32×10×128), for
+  // small batches and single rows, and lose by 10–20% on 32×128×128.
+  if (!transA && transB && (K >= 256 || M < 16 || N < 16)) {
+    gemm_nt(M, N, K, alpha, A, B, beta, C, tile);
+    return;
+  }
   const ldc = <usize>N << 2;
   // K in equal blocks (784 → 4×196), so no block is a thin remainder.
   const kBlocks = (K + KC - 1) / KC;
@@ -322,4 +331,101 @@ export function standardize_rows(z: usize, rows: i32, n: i32, mean: usize, invSt
     }
     z += end;
   }
+}
+
+/**
+ * C ← α·A·Bᵀ + β·C without packing (A is M×K, B is N×K: both rows run along k), as dot products:
+ * 2 rows of A against 4 rows of B, 8 f32x4 accumulators over k, reduced across lanes at the end.
+ * The forward pass multiplies by Wᵀ this way; packing W into panels would cost as much again.
+ */
+function gemm_nt(
+  M: i32, N: i32, K: i32, alpha: f32, A: usize, B: usize, beta: f32, C: usize, tile: usize,
+): void {
+  const ld = <usize>K << 2;
+  const ldc = <usize>N << 2;
+  for (let i0 = 0; i0 < M; i0 += MC_DOT) {
+    const iEnd = min(i0 + MC_DOT, M);
+    for (let j = 0; j < N; j += 4) {
+      const cols = min(4, N - j);
+      // Columns past N use row N−1 of B again; their results are dropped.
+      const b0 = B + <usize>j * ld;
+      const b1 = b0 + <usize>min(1, cols - 1) * ld;
+      const b2 = b0 + <usize>min(2, cols - 1) * ld;
+      const b3 = b0 + <usize>min(3, cols - 1) * ld;
+      for (let i = i0; i < iEnd; i += 2) {
+        const rows = min(2, M - i);
+        const a0 = A + <usize>i * ld;
+        dot_2x4(a0, a0 + <usize>(rows - 1) * ld, b0, b1, b2, b3, K,
+          C + <usize>i * ldc + (<usize>j << 2), ldc, alpha, beta, rows, cols, tile);
+      }
+    }
+  }
+}
+
+// Rows of A per pass of gemm_nt over B: 32 rows of 784 floats (100 KiB) stay in L2.
+const MC_DOT: i32 = 32;
+
+/** C[2×4] ← α·(a_r · b_c) + β·C for r < rows, c < cols; each a_r, b_c is K floats. */
+function dot_2x4(
+  a0: usize, a1: usize, b0: usize, b1: usize, b2: usize, b3: usize, K: i32,
+  c: usize, ldc: usize, alpha: f32, beta: f32, rows: i32, cols: i32, tile: usize,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+  const end4 = <usize>(K & ~3) << 2;
+  for (let o: usize = 0; o < end4; o += 16) {
+    const x0 = v128.load(a0 + o), x1 = v128.load(a1 + o);
+    let y = v128.load(b0 + o);
+    c00 = f32x4.add(c00, f32x4.mul(x0, y)); c10 = f32x4.add(c10, f32x4.mul(x1, y));
+    y = v128.load(b1 + o);
+    c01 = f32x4.add(c01, f32x4.mul(x0, y)); c11 = f32x4.add(c11, f32x4.mul(x1, y));
+    y = v128.load(b2 + o);
+    c02 = f32x4.add(c02, f32x4.mul(x0, y)); c12 = f32x4.add(c12, f32x4.mul(x1, y));
+    y = v128.load(b3 + o);
+    c03 = f32x4.add(c03, f32x4.mul(x0, y)); c13 = f32x4.add(c13, f32x4.mul(x1, y));
+  }
+  // Lane sums: s_r = [a_r·b0, a_r·b1, a_r·b2, a_r·b3].
+  let s0 = hsum4(c00, c01, c02, c03);
+  let s1 = hsum4(c10, c11, c12, c13);
+  // The k tail past the last multiple of 4.
+  const end = <usize>K << 2;
+  for (let o = end4; o < end; o += 4) {
+    let y = v128.load32_zero(b0 + o);
+    y = v128.load32_lane(b1 + o, y, 1);
+    y = v128.load32_lane(b2 + o, y, 2);
+    y = v128.load32_lane(b3 + o, y, 3);
+    s0 = f32x4.add(s0, f32x4.mul(v128.load32_splat(a0 + o), y));
+    s1 = f32x4.add(s1, f32x4.mul(v128.load32_splat(a1 + o), y));
+  }
+  const va = f32x4.splat(alpha);
+  s0 = f32x4.mul(va, s0);
+  s1 = f32x4.mul(va, s1);
+  if (cols == 4) {
+    if (beta != 0) s0 = f32x4.add(s0, f32x4.mul(f32x4.splat(beta), v128.load(c)));
+    v128.store(c, s0);
+    if (rows == 2) {
+      if (beta != 0) s1 = f32x4.add(s1, f32x4.mul(f32x4.splat(beta), v128.load(c + ldc)));
+      v128.store(c + ldc, s1);
+    }
+    return;
+  }
+  v128.store(tile, s0);
+  v128.store(tile, s1, 16);
+  for (let r = 0; r < rows; r++) {
+    const t = tile + (<usize>r << 4);
+    const cr = c + <usize>r * ldc;
+    for (let q = 0; q < cols; q++) {
+      const o = <usize>q << 2;
+      const v = load<f32>(t + o);
+      store<f32>(cr + o, beta == 0 ? v : v + beta * load<f32>(cr + o));
+    }
+  }
+}
+
+/** [Σ lanes of x0, Σ x1, Σ x2, Σ x3] by two rounds of pairwise shuffles and adds. */
+// @ts-ignore: decorator
+@inline function hsum4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const t0 = f32x4.add(v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), v128.shuffle<f32>(x0, x1, 2, 6, 3, 7));
+  const t1 = f32x4.add(v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), v128.shuffle<f32>(x2, x3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
 }
