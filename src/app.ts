@@ -214,7 +214,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   const app = Fastify({
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 100
       ? req.headers['x-request-id'] : randomUUID()),
-    connectionTimeout: 0,
+    connectionTimeout: 120_000, // an idle socket is dropped; event streams send a heartbeat every 15 s
     requestTimeout: 15 * 60_000, // a 512 MiB upload on a slow link still fits
     keepAliveTimeout: 10_000,
     bodyLimit: 1024 * 1024,

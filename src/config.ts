@@ -20,6 +20,8 @@ const EnvSchema = z.object({
   WORKER_MAX_HEAP_MB: positiveInt(4096),
   /** Scheduling priority of training threads (Linux nice, 0–19): predictions keep the CPU they need. */
   WORKER_NICE: z.coerce.number().int().min(0).max(19).default(19),
+  /** How often a worker reports progress inside an epoch (the event stream's `progress` events). */
+  PROGRESS_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   /** Requests per minute per client on write routes. */
   RATE_LIMIT_MAX: positiveInt(600),
   /** Prediction batches with more rows than this run in the prediction pool, not the event loop. */
@@ -42,6 +44,7 @@ export interface Config {
   maxQueuedJobs: number;
   workerMaxHeapMb: number;
   workerNice: number;
+  progressIntervalMs: number;
   rateLimitMax: number;
   predictInlineMaxRows: number;
   maxPredictRows: number;
@@ -77,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueuedJobs: e.MAX_QUEUED_JOBS,
     workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
     workerNice: e.WORKER_NICE,
+    progressIntervalMs: e.PROGRESS_INTERVAL_MS,
     rateLimitMax: e.RATE_LIMIT_MAX,
     predictInlineMaxRows: e.PREDICT_INLINE_MAX_ROWS,
     maxPredictRows: e.MAX_PREDICT_ROWS,

@@ -15,6 +15,12 @@ export default async function jobRoutes(app: FastifyInstance) {
   const { runner } = app;
   const r = app.withTypeProvider<ZodTypeProvider>();
   const find = (id: string) => runner.get(id) ?? Promise.reject(errors.notFound('job', id));
+  // Open event streams never end on their own while a job runs: end them when the server closes,
+  // or the close would wait on them (clients reconnect with Last-Event-ID).
+  const streams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of streams) end();
+  });
 
   r.post('/v1/jobs', {
     config: { rateLimit: app.writeRateLimit },
@@ -109,8 +115,10 @@ export default async function jobRoutes(app: FastifyInstance) {
     const close = () => {
       clearInterval(heartbeat);
       runner.events.off(job.id, onEvent);
+      streams.delete(close);
       res.end();
     };
+    streams.add(close);
     // Subscribe before reading history so no epoch falls between the two.
     runner.events.on(job.id, onEvent);
     request.raw.on('close', close);

@@ -149,7 +149,7 @@ export function createRunner(deps: {
       dataset: { features: dataset.features, task: dataset.task, classes: dataset.classes, featureNames: dataset.featureNames, targetName: dataset.targetName },
       control: control.buffer as SharedArrayBuffer,
       deadline: limit === null ? null : Date.now() + limit * 1000 - jobs.runtimeMs(job.id),
-      progressIntervalMs: 500,
+      progressIntervalMs: config.progressIntervalMs,
       nice: config.workerNice,
       port: channel.port2,
       fault: job.spec.faultInjection ?? null,

@@ -9,7 +9,8 @@ let api: ReturnType<typeof client>;
 let datasetId: string;
 
 beforeAll(async () => {
-  server = await startServer();
+  // Progress every 50 ms, so that even a fast machine reports inside the test's epochs.
+  server = await startServer({ env: { PROGRESS_INTERVAL_MS: '50' } });
   api = client(server.url);
   datasetId = (await api.post('/v1/datasets?name=blobs', toCsv(blobs(2000, 16, ['a', 'b', 'c'], 4)), { 'content-type': 'text/csv' })).body.id;
 });
@@ -40,7 +41,7 @@ async function readStream(path: string, headers: Record<string, string> = {}): P
 
 describe('GET /v1/jobs/{id}/events', () => {
   it('streams status changes, every epoch once in order, progress inside long epochs, and ends after the final status', async () => {
-    // Epochs long enough (about a second each) that progress events come inside them.
+    // Epochs long enough (hundreds of milliseconds at least) that progress events come inside them.
     const job = (await api.post('/v1/jobs', { datasetId, epochs: 2, batchSize: 1, hidden: [{ units: 128 }, { units: 128 }], seed: 2, optimizer: { learningRate: 0.005, momentum: 0.5 } })).body;
     const { events, contentType } = await readStream(`/v1/jobs/${job.id}/events`);
     expect(contentType).toMatch(/^text\/event-stream/);

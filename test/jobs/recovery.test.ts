@@ -84,6 +84,20 @@ describe('crash-safe training', () => {
     const epochs = (await api.get(`/v1/jobs/${job.id}/epochs`)).body.epochs.map((e: { epoch: number }) => e.epoch);
     expect(epochs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
+
+  it('does not let an open event stream hold a SIGTERM up', async () => {
+    const server = await start();
+    const api = client(server.url);
+    const datasetId = await uploadBlobs(api, 1000);
+    const job = (await api.post('/v1/jobs', { ...spec(datasetId), epochs: 10_000 })).body;
+    await waitForEpoch(api, job.id, 1);
+    const watching = await fetch(`${server.url}/v1/jobs/${job.id}/events`);
+    const streamed = watching.text();
+    const stoppedAt = Date.now();
+    expect(await server.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+    expect(await streamed).toContain('event: epoch');
+  });
 });
 
 describe('faults fail only their own job', () => {
