@@ -123,6 +123,13 @@ export function standardizer_init(
   }
 }
 
+export type GatherRows = typeof gather_rows;
+
+/** The kernel's native gather when it has one (a native row copy, then a SIMD standardise), else ours. */
+export function gather_kernel(kernels: { gatherRows?: GatherRows }): GatherRows {
+  return kernels.gatherRows ? kernels.gatherRows.bind(kernels) : gather_rows;
+}
+
 /**
  * z0 (rows, features) ← standardised rows of x: row order[start + r] when order is given (a shuffled
  * minibatch), else row start + r.

@@ -4,7 +4,7 @@ import { reserve } from './arena.js';
 import { EngineError } from './errors.js';
 import { createKernels, type Kernels } from './kernels/index.js';
 import type { Gemm } from './layers.js';
-import { gather_rows, mlp_forward, pass_create, pass_request, standardizer_init } from './mlp.js';
+import { gather_kernel, mlp_forward, pass_create, pass_request, standardizer_init } from './mlp.js';
 import { validateModel, type Model } from './model.js';
 import { checkFinite, MAX_BATCH, paramLayout } from './spec.js';
 
@@ -37,6 +37,7 @@ export function createPredictor(model: Model, options: PredictorOptions = {}): P
 
   const kernels = options.kernels ?? createKernels();
   const gemm: Gemm<Float32Array> = kernels.gemm.bind(kernels);
+  const gatherRows = gather_kernel(kernels);
   const buf = reserve((lengths) => kernels.arena(lengths), {
     params: layout.paramCount, mean: nIn, invStd: nIn,
     ...pass_request(network, maxBatch, 'infer'),
@@ -60,7 +61,7 @@ export function createPredictor(model: Model, options: PredictorOptions = {}): P
       const out = new Float32Array(rows * nOut);
       for (let start = 0; start < rows; start += maxBatch) {
         const n = Math.min(maxBatch, rows - start);
-        gather_rows(pass.z[0], x, nIn, null, start, n, buf.mean, buf.invStd);
+        gatherRows(pass.z[0], x, nIn, null, start, n, buf.mean, buf.invStd);
         mlp_forward(gemm, pass, n, null);
         const yHat = pass.z[L];
         const at = start * nOut;

@@ -10,7 +10,7 @@ import {
   regression_metrics, tally_classes, tally_create, tally_regression, tally_reset, total_sum_of_squares, type Tally,
 } from './metrics.js';
 import {
-  gather_rows, gather_targets, mlp_backward, mlp_forward, params_init, pass_create, pass_request, standardizer_init,
+  gather_kernel, gather_targets, mlp_backward, mlp_forward, params_init, pass_create, pass_request, standardizer_init,
 } from './mlp.js';
 import { encodeModel } from './model.js';
 import { decayed, sgd_kernel, sgd_update, sgd_vectors, type SgdSettings } from './optim.js';
@@ -134,6 +134,7 @@ export function createTrainer(
     learningRate: training.learningRate, momentum: training.momentum, nesterov: training.nesterov, l2: training.l2,
   };
   const sgdUpdate = sgd_kernel(kernels);
+  const gatherRows = gather_kernel(kernels);
   const sgdVectors = sgd_vectors(buf.params, buf.grads, buf.velocity, layout.weightCount);
   if (options.state !== undefined) {
     const s = decodeState(options.state, identity, P);
@@ -184,7 +185,7 @@ export function createTrainer(
 
   /** Loads rows rowOrder[start…start + rows) into z⁽⁰⁾ and y, runs the forward pass, returns the batch's cost. */
   function forward(rowOrder: Int32Array, start: number, rows: number, dropoutRng: RngState | null): number {
-    gather_rows(pass.z[0], data.x, nIn, rowOrder, start, rows, buf.mean, buf.invStd);
+    gatherRows(pass.z[0], data.x, nIn, rowOrder, start, rows, buf.mean, buf.invStd);
     gather_targets(buf.y, nOut, rowOrder, start, rows, labels, targets, targetMean, targetStd);
     mlp_forward(gemm, pass, rows, dropoutRng);
     return cost.fn(pass.a[L], pass.z[L], buf.y, rows, nOut);
