@@ -5,6 +5,7 @@ import {
   activation_backward, activation_forward, dense_backward, dense_forward, dropout_backward, dropout_forward,
   type Activation, type FloatArray, type Gemm,
 } from './layers.js';
+import { gatherRowsReference } from './kernels/reference.js';
 import { rng_uniform, type RngState } from './rng.js';
 import { layerSizes, type ParamLayout } from './spec.js';
 import type { HiddenActivation, NetworkSpec } from './types.js';
@@ -112,7 +113,7 @@ export function params_init<T extends FloatArray>(params: T, layout: ParamLayout
   }
 }
 
-/** mean and invStd for gather_rows: (x − mean)·(1/std), 0 where std = 0, identity when not standardising. */
+/** mean and invStd for gather_kernel's loader: (x − mean)·(1/std), 0 where std = 0, identity when not standardising. */
 export function standardizer_init(
   mean: Float32Array, invStd: Float32Array, dataMean: Float32Array | null, dataStd: Float32Array | null,
 ): void {
@@ -123,26 +124,15 @@ export function standardizer_init(
   }
 }
 
-export type GatherRows = typeof gather_rows;
-
-/** The kernel's native gather when it has one (a native row copy, then a SIMD standardise), else ours. */
-export function gather_kernel(kernels: { gatherRows?: GatherRows }): GatherRows {
-  return kernels.gatherRows ? kernels.gatherRows.bind(kernels) : gather_rows;
-}
+export type GatherRows = typeof gatherRowsReference;
 
 /**
- * z0 (rows, features) ← standardised rows of x: row order[start + r] when order is given (a shuffled
- * minibatch), else row start + r.
+ * The loader of z⁽⁰⁾ (rows, features) ← standardised rows of x (row order[start + r] when order is
+ * given, a shuffled minibatch, else row start + r): the kernel's native gather when it has one (a
+ * native row copy, then a SIMD standardise), else the reference kernel's loop.
  */
-export function gather_rows(
-  z0: Float32Array, x: Float32Array | Uint8Array, features: number, order: Int32Array | null,
-  start: number, rows: number, mean: Float32Array, invStd: Float32Array,
-): void {
-  for (let r = 0; r < rows; r++) {
-    const src = (order === null ? start + r : order[start + r]) * features;
-    const dst = r * features;
-    for (let j = 0; j < features; j++) z0[dst + j] = (x[src + j] - mean[j]) * invStd[j];
-  }
+export function gather_kernel(kernels: { gatherRows?: GatherRows }): GatherRows {
+  return kernels.gatherRows ? kernels.gatherRows.bind(kernels) : gatherRowsReference;
 }
 
 /**

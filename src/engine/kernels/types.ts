@@ -36,7 +36,7 @@ export interface Kernels {
    * Optional minibatch gather: z0 (rows, features), a view from this arena, ← the standardised
    * rows of x, z0[r][j] = (x[i][j] − mean[j])·invStd[j] with i = order[start + r] (or start + r
    * when order is null); mean and invStd (features) are views from this arena. x may live anywhere.
-   * The engine's gather_rows, which in JavaScript costs about a quarter of the gemms at batch 32.
+   * In JavaScript this loop costs about a quarter of the gemms at batch 32.
    */
   gatherRows?(
     z0: Float32Array, x: Float32Array | Uint8Array, features: number,
