@@ -31,11 +31,8 @@ interface Live {
 }
 
 export function epochRecord(m: EpochMetrics, at: string): EpochRecord {
-  return {
-    epoch: m.epoch, loss: m.loss, valLoss: m.valLoss, accuracy: m.accuracy, valAccuracy: m.valAccuracy,
-    mse: m.mse, mae: m.mae, r2: m.r2, valMse: m.valMse, valMae: m.valMae, valR2: m.valR2,
-    learningRate: m.learningRate, durationMs: m.durationMs, at,
-  };
+  const { samplesPerSec: _speed, ...figures } = m;
+  return { ...figures, at };
 }
 
 export function createRunner(deps: {

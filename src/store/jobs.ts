@@ -1,29 +1,16 @@
 // The jobs table family: jobs, their per-epoch metrics and their latest checkpoint, and the
 // hand-over of a finished job's model. Every state change that spans tables is one transaction.
 import { randomUUID } from 'node:crypto';
+import type { EpochMetrics } from '../engine/types.js';
 import type { JobSpec } from '../jobs/spec.js';
 import type { Db } from './db.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const FINISHED: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-/** One epoch's figures, as /epochs and the event stream return them. */
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  valLoss: number | null;
-  accuracy: number | null;
-  valAccuracy: number | null;
-  mse: number | null;
-  mae: number | null;
-  r2: number | null;
-  valMse: number | null;
-  valMae: number | null;
-  valR2: number | null;
-  learningRate: number;
-  durationMs: number;
-  at: string;
-}
+/** One epoch's figures as the engine reports them (speed aside), stamped with when they arrived:
+ *  what /epochs and the event stream return. */
+export type EpochRecord = Omit<EpochMetrics, 'samplesPerSec'> & { at: string };
 
 export interface Job {
   id: string;
