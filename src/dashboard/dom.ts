@@ -78,3 +78,23 @@ export function bytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
+
+/** A Delete button: asks first, calls remove, then refresh; the API's refusal shows in `problem`. */
+export function deleteButton(
+  question: string, remove: () => Promise<unknown>, refresh: () => Promise<void>, problem: HTMLElement,
+): HTMLButtonElement {
+  const button = h('button', { type: 'button', class: 'link danger' }, 'Delete');
+  button.addEventListener('click', async () => {
+    if (!confirm(question)) return;
+    button.disabled = true;
+    try {
+      await remove();
+      problem.replaceChildren();
+      await refresh();
+    } catch (err) {
+      problem.replaceChildren(errorBox(err));
+      button.disabled = false;
+    }
+  });
+  return button;
+}

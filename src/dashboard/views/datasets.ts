@@ -1,6 +1,6 @@
 // #/datasets: the stored datasets, a CSV upload form, and from each dataset a link to train on it.
 import { api, type Dataset } from '../api.js';
-import { bytes, errorBox, field, h, shortId, when } from '../dom.js';
+import { bytes, deleteButton, errorBox, field, h, shortId, when } from '../dom.js';
 
 export function datasetsView(root: HTMLElement): () => void {
   const body = h('tbody');
@@ -36,19 +36,8 @@ export function datasetsView(root: HTMLElement): () => void {
 }
 
 function row(d: Dataset, refresh: () => Promise<void>, problem: HTMLElement): HTMLTableRowElement {
-  const remove = h('button', { type: 'button', class: 'link danger' }, 'Delete');
-  remove.addEventListener('click', async () => {
-    if (!confirm(`Delete dataset "${d.name}"? Jobs and models made from it are kept.`)) return;
-    remove.disabled = true;
-    try {
-      await api.deleteDataset(d.id);
-      problem.replaceChildren();
-      await refresh();
-    } catch (err) {
-      problem.replaceChildren(errorBox(err));
-      remove.disabled = false;
-    }
-  });
+  const remove = deleteButton(`Delete dataset "${d.name}"? Jobs and models made from it are kept.`,
+    () => api.deleteDataset(d.id), refresh, problem);
   const task = d.task === 'classification' && d.classes ? `classification (${d.classes.length} classes)` : d.task;
   return h('tr', { 'data-dataset': d.id },
     h('td', {}, h('strong', {}, d.name), ' ', h('span', { class: 'muted mono' }, shortId(d.id))),

@@ -1,6 +1,6 @@
 // #/models: the trained models with the figures of the epoch each was kept from, and the job that made it.
 import { api, type Epoch, type Model } from '../api.js';
-import { errorBox, h, num, percent, shortId, when } from '../dom.js';
+import { deleteButton, errorBox, h, num, percent, shortId, when } from '../dom.js';
 
 export function modelsView(root: HTMLElement): () => void {
   const body = h('tbody');
@@ -36,19 +36,8 @@ export function modelsView(root: HTMLElement): () => void {
 }
 
 function row(m: Model, names: Map<string, string>, refresh: () => Promise<void>, problem: HTMLElement): HTMLTableRowElement {
-  const remove = h('button', { type: 'button', class: 'link danger' }, 'Delete');
-  remove.addEventListener('click', async () => {
-    if (!confirm(`Delete model ${m.id}? Predictions with it will answer 404.`)) return;
-    remove.disabled = true;
-    try {
-      await api.deleteModel(m.id);
-      problem.replaceChildren();
-      await refresh();
-    } catch (err) {
-      problem.replaceChildren(errorBox(err));
-      remove.disabled = false;
-    }
-  });
+  const remove = deleteButton(`Delete model ${m.id}? Predictions with it will answer 404.`,
+    () => api.deleteModel(m.id), refresh, problem);
   return h('tr', { 'data-model': m.id },
     h('td', { class: 'mono', title: m.id }, shortId(m.id)),
     h('td', {}, m.task),
