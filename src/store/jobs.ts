@@ -70,6 +70,9 @@ export function createJobRepository(db: Db) {
     VALUES (@id, @dataset_id, 'queued', @spec, @epochs, @at, @at)`);
   const selectOne = db.prepare('SELECT * FROM jobs WHERE id = ?');
   const countByStatus = db.prepare('SELECT count(*) FROM jobs WHERE status = ?').pluck();
+  const selectPage = db.prepare(`SELECT * FROM jobs WHERE @status IS NULL OR status = @status
+    ORDER BY seq DESC LIMIT @limit OFFSET @offset`);
+  const countPage = db.prepare('SELECT count(*) FROM jobs WHERE @status IS NULL OR status = @status').pluck();
   const oldestQueued = db.prepare("SELECT * FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1");
   const markRunning = db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1,
     started_at = coalesce(started_at, @at), updated_at = @at WHERE id = @id AND status = 'queued'`);
@@ -117,12 +120,10 @@ export function createJobRepository(db: Db) {
     get,
     /** Newest first; `status` filters; `offset` pages. */
     list(filter: { status?: JobStatus; limit: number; offset: number }): { items: Job[]; total: number } {
-      const where = filter.status ? 'WHERE status = ?' : '';
-      const args = filter.status ? [filter.status] : [];
-      const rows = db.prepare(`SELECT * FROM jobs ${where} ORDER BY seq DESC LIMIT ? OFFSET ?`)
-        .all(...args, filter.limit, filter.offset) as JobRow[];
-      const total = db.prepare(`SELECT count(*) FROM jobs ${where}`).pluck().get(...args) as number;
-      return { items: rows.map(toJob), total };
+      // A null status matches every job, so one prepared statement serves both.
+      const status = filter.status ?? null;
+      const rows = selectPage.all({ status, limit: filter.limit, offset: filter.offset }) as JobRow[];
+      return { items: rows.map(toJob), total: countPage.get({ status }) as number };
     },
     countQueued: () => countByStatus.get('queued') as number,
     /** The next job in queue order, skipping those already handed to a worker. */
