@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
+import { PACKAGE } from './package-info.js';
 import datasetRoutes from './http/datasets.js';
 import { registerErrorHandling, sendError } from './http/errors.js';
 import jobRoutes from './http/jobs.js';
@@ -47,7 +48,6 @@ declare module 'fastify' {
 }
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const VERSION: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 
 /** Routes anyone may call, API key or not: liveness, and pages that hold no data. */
 const PUBLIC = [/^\/health$/, /^\/v2\/health\/(live|ready)$/, /^\/docs(\/|$)/, /^\/openapi\.yaml$/,
@@ -153,7 +153,7 @@ const docs = fp(async (app: FastifyInstance, opts: { config: Config }) => {
       openapi: '3.1.0',
       info: {
         title: 'MLP training service',
-        version: VERSION,
+        version: PACKAGE.version,
         description: 'Upload datasets, train multi-layer perceptrons on a worker pool, follow their progress and serve predictions (also over the Open Inference Protocol V2).',
         license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
       },

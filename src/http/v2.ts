@@ -2,16 +2,11 @@
 // metadata, inference — so that protocol clients can call our models; errors in its {"error": "…"} shape.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ServiceError } from '../jobs/errors.js';
+import { PACKAGE } from '../package-info.js';
 import type { ModelInfo } from '../store/models.js';
 import { IdParams } from './schemas.js';
-
-// Read here rather than imported from app.ts: http/ sits below app.ts and must not import it.
-const PACKAGE: { name: string; version: string } = JSON.parse(
-  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-);
 
 /** The one input tensor every model takes: rows × features, in the units the dataset was uploaded in. */
 const INPUT = 'input';
