@@ -87,6 +87,9 @@ function closeGently(request: FastifyRequest, reply: FastifyReply): void {
 const clientGone = (request: FastifyRequest): boolean => !request.raw.complete && request.raw.destroyed;
 
 export function registerErrorHandling(app: FastifyInstance): void {
+  // Only the dataset route reads text (as CSV): elsewhere a text/plain body is an unsupported type
+  // (415), not a JSON body that failed validation.
+  app.removeContentTypeParser('text/plain');
   // JSON bodies are parsed here rather than by fastify's default parser, whose refusal is always
   // "Body is not valid JSON" even when the JSON is fine but holds a forbidden __proto__ key.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {

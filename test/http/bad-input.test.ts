@@ -290,6 +290,8 @@ describe('content types and body sizes', () => {
     const before = await jobCount();
     expectError(await api.post('/v1/jobs', '<job/>', { 'content-type': 'application/xml' }), 415, 'unsupported_media_type',
       /^Content-Type "application\/xml" is not accepted by POST \/v1\/jobs/);
+    expectError(await api.post('/v1/jobs', `{"datasetId": "${datasetId}"}`, { 'content-type': 'text/plain' }), 415, 'unsupported_media_type',
+      /^Content-Type "text\/plain" is not accepted by POST \/v1\/jobs/);
     expect(await jobCount()).toBe(before);
   });
 
