@@ -24,6 +24,7 @@ import v2Routes from './http/v2.js';
 import { ErrorBody } from './http/schemas.js';
 import { createPredictions, type Predictions } from './jobs/predictions.js';
 import { createRunner, type Runner } from './jobs/runner.js';
+import type { JobSpec } from './jobs/spec.js';
 import { createDatasetRepository, type DatasetRepository } from './store/datasets.js';
 import { migrate, openDatabase, type Db } from './store/db.js';
 import { createJobRepository, type JobRepository } from './store/jobs.js';
@@ -34,7 +35,7 @@ declare module 'fastify' {
     config: Config;
     db: Db;
     datasets: DatasetRepository;
-    jobs: JobRepository;
+    jobs: JobRepository<JobSpec>;
     models: ModelRepository;
     runner: Runner;
     predictions: Predictions;
@@ -84,7 +85,7 @@ const database = fp(async (app: FastifyInstance, opts: { config: Config }) => {
   if (applied.length > 0) app.log.info({ applied: applied.map((m) => m.name) }, 'migrations applied');
   app.decorate('db', db);
   app.decorate('datasets', createDatasetRepository(db));
-  app.decorate('jobs', createJobRepository(db));
+  app.decorate('jobs', createJobRepository<JobSpec>(db));
   app.decorate('models', createModelRepository(db));
   app.addHook('onClose', async () => db.close());
 }, { name: 'database' });

@@ -8,10 +8,13 @@ import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
 import type { EpochMetrics } from '../engine/types.js';
 import type { DatasetRepository } from '../store/datasets.js';
-import type { EpochRecord, Job, JobRepository } from '../store/jobs.js';
+import type { EpochRecord, Job as StoredJob, JobRepository as StoredJobs } from '../store/jobs.js';
 import { errors } from './errors.js';
 import { CONTROL, type TrainTask, type WorkerMessage } from './messages.js';
-import { resolveSpec, SpecError, type JobSpecInput } from './spec.js';
+import { resolveSpec, SpecError, type JobSpec, type JobSpecInput } from './spec.js';
+
+type Job = StoredJob<JobSpec>;
+type JobRepository = StoredJobs<JobSpec>;
 import { workerFile } from './worker-file.js';
 
 export type JobEvent =

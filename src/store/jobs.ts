@@ -2,7 +2,6 @@
 // hand-over of a finished job's model. Every state change that spans tables is one transaction.
 import { randomUUID } from 'node:crypto';
 import type { EpochMetrics } from '../engine/types.js';
-import type { JobSpec } from '../jobs/spec.js';
 import type { Db } from './db.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -12,7 +11,10 @@ export const FINISHED: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled
  *  what /epochs and the event stream return. */
 export type EpochRecord = Omit<EpochMetrics, 'samplesPerSec'> & { at: string };
 
-export interface Job {
+/** What the store reads of a job's spec; the rest it keeps as JSON, exactly as it was given. */
+export interface StoredSpec { datasetId: string; epochs: number }
+
+export interface Job<S extends StoredSpec = StoredSpec> {
   id: string;
   datasetId: string | null;
   status: JobStatus;
@@ -29,7 +31,7 @@ export interface Job {
   startedAt: string | null;
   finishedAt: string | null;
   updatedAt: string;
-  spec: JobSpec;
+  spec: S;
 }
 
 interface JobRow {
@@ -40,7 +42,7 @@ interface JobRow {
   started_at: string | null; finished_at: string | null; updated_at: string;
 }
 
-function toJob(r: JobRow): Job {
+function toJob<S extends StoredSpec>(r: JobRow): Job<S> {
   return {
     id: r.id, datasetId: r.dataset_id, status: r.status, progress: r.progress, epoch: r.epoch,
     epochs: r.epochs, metrics: r.metrics === null ? null : JSON.parse(r.metrics),
@@ -65,7 +67,7 @@ export interface NewModel {
 
 const now = () => new Date().toISOString();
 
-export function createJobRepository(db: Db) {
+export function createJobRepository<S extends StoredSpec = StoredSpec>(db: Db) {
   const insert = db.prepare(`INSERT INTO jobs (id, dataset_id, status, spec, epochs, created_at, updated_at)
     VALUES (@id, @dataset_id, 'queued', @spec, @epochs, @at, @at)`);
   const selectOne = db.prepare('SELECT * FROM jobs WHERE id = ?');
@@ -95,9 +97,9 @@ export function createJobRepository(db: Db) {
     @metrics, @classes, @feature_names, @features, @best_epoch, @at)`);
   const insertModelData = db.prepare('INSERT INTO model_data (model_id, bytes) VALUES (?, ?)');
 
-  function get(id: string): Job | null {
+  function get(id: string): Job<S> | null {
     const r = selectOne.get(id) as JobRow | undefined;
-    return r ? toJob(r) : null;
+    return r ? toJob<S>(r) : null;
   }
 
   function finishWith(id: string, status: JobStatus, fields: {
@@ -112,24 +114,24 @@ export function createJobRepository(db: Db) {
   }
 
   return {
-    create(spec: JobSpec): Job {
+    create(spec: S): Job<S> {
       const id = randomUUID();
       insert.run({ id, dataset_id: spec.datasetId, spec: JSON.stringify(spec), epochs: spec.epochs, at: now() });
       return get(id)!;
     },
     get,
     /** Newest first; `status` filters; `offset` pages. */
-    list(filter: { status?: JobStatus; limit: number; offset: number }): { items: Job[]; total: number } {
+    list(filter: { status?: JobStatus; limit: number; offset: number }): { items: Job<S>[]; total: number } {
       // A null status matches every job, so one prepared statement serves both.
       const status = filter.status ?? null;
       const rows = selectPage.all({ status, limit: filter.limit, offset: filter.offset }) as JobRow[];
-      return { items: rows.map(toJob), total: countPage.get({ status }) as number };
+      return { items: rows.map((r) => toJob<S>(r)), total: countPage.get({ status }) as number };
     },
     countQueued: () => countByStatus.get('queued') as number,
     /** The next job in queue order, skipping those already handed to a worker. */
-    nextQueued(): Job | null {
+    nextQueued(): Job<S> | null {
       const r = oldestQueued.get() as JobRow | undefined;
-      return r ? toJob(r) : null;
+      return r ? toJob<S>(r) : null;
     },
     markRunning: (id: string) => markRunning.run({ id, at: now() }).changes > 0,
     /** The epoch row, the job's latest figures and its checkpoint, together or not at all. */
@@ -153,7 +155,7 @@ export function createJobRepository(db: Db) {
         .map((r) => ({ epoch: r.epoch, ...JSON.parse(r.metrics), at: r.at }));
     },
     /** Stores the model and marks the job succeeded, in one transaction; false if the job had already ended. */
-    succeed: db.transaction((job: Job, model: NewModel, stopReason: string): string | null => {
+    succeed: db.transaction((job: Job<S>, model: NewModel, stopReason: string): string | null => {
       const modelId = randomUUID();
       const at = now();
       if (!finishWith(job.id, 'succeeded', { modelId, stopReason })) return null;
@@ -176,4 +178,4 @@ export function createJobRepository(db: Db) {
   };
 }
 
-export type JobRepository = ReturnType<typeof createJobRepository>;
+export type JobRepository<S extends StoredSpec = StoredSpec> = ReturnType<typeof createJobRepository<S>>;
