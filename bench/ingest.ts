@@ -2,17 +2,15 @@
 // then uploaded to the real server end to end. Prints figures and asserts nothing; --json prints them
 // as one JSON line. MB here is 10^6 bytes. Run with `npm run bench:ingest` (builds first).
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, stat } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseCsv } from '../src/data/csv.js';
 import { parseIdx } from '../src/data/idx.js';
+import { startServer } from '../test/helpers/server.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FASHION = '/usr/share/datasets/fashion-mnist';
@@ -133,16 +131,6 @@ async function digitLoop(path: string, bytes: number) {
   return { seconds: round(seconds, 3), mbPerSecond: round(bytes / MB / seconds, 1), odd: values };
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 function request(options: http.RequestOptions, body?: NodeJS.ReadableStream): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(options, (res) => {
@@ -160,42 +148,15 @@ function request(options: http.RequestOptions, body?: NodeJS.ReadableStream): Pr
 
 /** Step 3: the real server, started here, receiving the file as text/csv. */
 async function endToEnd(path: string, bytes: number) {
-  const serverJs = join(root, 'dist', 'server.js');
-  if (!existsSync(serverJs)) {
-    throw new Error(`${serverJs} does not exist: the server is not built yet (npm run build), so there is nothing to upload to`);
-  }
-  const port = await freePort();
-  const dataDir = await mkdtemp(join(tmpdir(), 'bench-ingest-'));
-  let output = '';
-  const child: ChildProcess = spawn(process.execPath, [serverJs], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (c: Buffer) => (output = (output + c.toString()).slice(-4000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let exited = false;
-  child.on('exit', () => (exited = true));
+  const server = await startServer();
+  const child = server.proc;
   try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (exited) throw new Error(`the server exited before answering GET /health; its output:\n${output}`);
-      try {
-        const health = await request({ host: '127.0.0.1', port, path: '/health' });
-        if (health.status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`GET /health did not answer 200 within 30 s; server output:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
     const cpu0 = cpuSeconds(child.pid!);
     const t0 = process.hrtime.bigint();
     const res = await request(
       {
         host: '127.0.0.1',
-        port,
+        port: server.port,
         method: 'POST',
         path: '/v1/datasets?name=fashion&target=label',
         headers: { 'content-type': 'text/csv', 'content-length': bytes },
@@ -217,13 +178,8 @@ async function endToEnd(path: string, bytes: number) {
       serverPeakRssMB: peak === null ? null : round(peak / MB, 1),
     };
   } finally {
-    if (!exited) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await once(child, 'exit').catch(() => undefined);
-      clearTimeout(timer);
-    }
-    await rm(dataDir, { recursive: true, force: true });
+    await server.stop('SIGTERM');
+    server.cleanup();
   }
 }
 

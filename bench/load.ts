@@ -11,18 +11,14 @@
 //            server, to tell CPU scheduling apart from work the event loop itself does for training.
 // Besides autocannon's figures each phase records, from /proc, the server's main thread CPU time and
 // the time it spent runnable but waiting for a core (schedstat), and the training threads' CPU time.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net from 'node:net';
-import { setPriority, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { setPriority } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { blobs, toCsv } from '../test/helpers/data.js';
+import { startServer as startService } from '../test/helpers/server.js';
 
 // autocannon ships no types: the part of its API used here.
 interface AutocannonResult {
@@ -40,7 +36,6 @@ type Autocannon = (opts: {
 }) => AutocannonRun;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FASHION = '/usr/share/datasets/fashion-mnist';
 
 const { values: args } = parseArgs({
@@ -68,60 +63,15 @@ const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
 interface Server { url: string; pid: number; dataDir: string; stop(): Promise<void>; output(): string }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as net.AddressInfo;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
 async function startServer(): Promise<Server> {
-  const serverJs = join(root, 'dist', 'server.js');
-  if (!existsSync(serverJs)) throw new Error(`${serverJs} does not exist: run npm run build first`);
-  const port = await freePort();
-  const dataDir = await mkdtemp(join(tmpdir(), 'bench-load-'));
-  let output = '';
-  const child: ChildProcess = spawn(process.execPath, [serverJs], {
-    cwd: root,
-    env: {
-      ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn',
-      WORKERS: '2', RATE_LIMIT_MAX: '1000000',
+  const s = await startService({ env: { WORKERS: '2', RATE_LIMIT_MAX: '1000000' } });
+  return {
+    url: s.url, pid: s.proc.pid!, dataDir: s.dataDir, output: s.output,
+    async stop() {
+      await s.stop('SIGTERM');
+      s.cleanup();
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (c: Buffer) => (output = (output + c.toString()).slice(-8000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = once(child, 'exit');
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await rm(dataDir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`the server exited with ${child.exitCode} before answering /health:\n${output}`);
-    }
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`GET /health did not answer 200 within 30 s:\n${output}`);
-    }
-    await sleep(100);
-  }
-  return { url, pid: child.pid!, dataDir, stop, output: () => output };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -26,7 +26,7 @@ type Doc = {
 };
 
 let doc: Doc | null = null;
-let ajv: InstanceType<typeof Ajv2020> | null = null;
+let ajv: InstanceType<typeof Ajv2020.default> | null = null;
 
 export function openApiDoc(): Doc {
   doc ??= parse(readFileSync(OPENAPI_PATH, 'utf8')) as Doc;
@@ -58,7 +58,7 @@ export function assertDocumented(method: string, path: string, status: number, b
     addFormats.default(ajv);
     ajv.addSchema({ $id: 'openapi', components: openApiDoc().components });
   }
-  const validate = ajv.compile(rewriteRefs(schema));
+  const validate = ajv.compile(rewriteRefs(schema) as object);
   if (!validate(body)) {
     throw new Error(`${method} ${template} ${status}: the body does not match openapi.yaml: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
   }

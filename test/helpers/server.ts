@@ -69,7 +69,11 @@ export async function startServer(
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
-      return exited;
+      // The service promises to exit within 10 s of a SIGTERM; past 15 s something hangs.
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
     },
     cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
   };

@@ -55,8 +55,8 @@ describe('the service end to end', () => {
     const pixels = Uint8Array.from({ length: n * 16 }, () => Math.floor(r() * 256));
     const labels = Uint8Array.from({ length: n }, (_, i) => i % 3);
     const form = new FormData();
-    form.append('labels', new Blob([idx([n], labels)]), 'labels-idx1-ubyte');
-    form.append('images', new Blob([gzipSync(idx([n, 4, 4], pixels))]), 'images-idx3-ubyte.gz');
+    form.append('labels', new Blob([new Uint8Array(idx([n], labels))]), 'labels-idx1-ubyte');
+    form.append('images', new Blob([new Uint8Array(gzipSync(idx([n, 4, 4], pixels)))]), 'images-idx3-ubyte.gz');
     const res = await api.post('/v1/datasets?name=digits', form);
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ rows: 60, features: 16, task: 'classification', classes: [0, 1, 2] });
