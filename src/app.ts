@@ -125,7 +125,7 @@ const security = fp(async (app: FastifyInstance, opts: { config: Config }) => {
   });
   app.decorate('writeRateLimit', { max: config.rateLimitMax, timeWindow: '1 minute' });
   await app.register(underPressure, {
-    maxEventLoopDelay: 1000,
+    maxEventLoopDelay: config.maxEventLoopDelayMs,
     retryAfter: 5,
     pressureHandler: (_req, reply, type, value) => {
       reply.header('retry-after', '5');

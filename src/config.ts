@@ -22,6 +22,8 @@ const EnvSchema = z.object({
   WORKER_NICE: z.coerce.number().int().min(0).max(19).default(19),
   /** How often a worker reports progress inside an epoch (the event stream's `progress` events). */
   PROGRESS_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  /** Past this event-loop delay the service answers 503 (overloaded) until it recovers. */
+  MAX_EVENT_LOOP_DELAY_MS: positiveInt(1000),
   /** Requests per minute per client on write routes. */
   RATE_LIMIT_MAX: positiveInt(600),
   /** Prediction batches with more rows than this run in the prediction pool, not the event loop. */
@@ -45,6 +47,7 @@ export interface Config {
   workerMaxHeapMb: number;
   workerNice: number;
   progressIntervalMs: number;
+  maxEventLoopDelayMs: number;
   rateLimitMax: number;
   predictInlineMaxRows: number;
   maxPredictRows: number;
@@ -81,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
     workerNice: e.WORKER_NICE,
     progressIntervalMs: e.PROGRESS_INTERVAL_MS,
+    maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
     rateLimitMax: e.RATE_LIMIT_MAX,
     predictInlineMaxRows: e.PREDICT_INLINE_MAX_ROWS,
     maxPredictRows: e.MAX_PREDICT_ROWS,
