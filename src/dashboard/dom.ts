@@ -25,6 +25,20 @@ export function append(parent: Node, ...children: Child[]): void {
   }
 }
 
+/**
+ * Fills a list table's body with rows, or with one row across every column saying it is empty, and
+ * says in `note` when the page holds only the newest of more.
+ */
+export function fillList(
+  body: HTMLTableSectionElement, note: HTMLElement, rows: HTMLTableRowElement[],
+  page: { items: unknown[]; total: number }, noun: string, ...empty: Child[]
+): void {
+  body.replaceChildren(...rows);
+  const columns = body.parentElement?.querySelectorAll('thead th').length || 1;
+  if (rows.length === 0) body.append(h('tr', {}, h('td', { colspan: columns, class: 'empty' }, ...empty)));
+  note.textContent = page.total > page.items.length ? `Showing the newest ${page.items.length} of ${page.total} ${noun}.` : '';
+}
+
 /** A labelled form control; the hint says what the service does when the field is left alone. */
 export function field(label: string, input: HTMLElement, hint?: string): HTMLElement {
   return h('label', { class: 'field' }, h('span', { class: 'label' }, label), input, hint ? h('span', { class: 'hint' }, hint) : null);

@@ -1,6 +1,6 @@
 // #/datasets: the stored datasets, a CSV upload form, and from each dataset a link to train on it.
 import { api, type Dataset } from '../api.js';
-import { bytes, deleteButton, errorBox, field, h, shortId, when } from '../dom.js';
+import { bytes, deleteButton, errorBox, field, fillList, h, shortId, when } from '../dom.js';
 
 export function datasetsView(root: HTMLElement): () => void {
   const body = h('tbody');
@@ -12,9 +12,7 @@ export function datasetsView(root: HTMLElement): () => void {
     try {
       const list = await api.listDatasets();
       if (stopped) return;
-      body.replaceChildren(...list.items.map((d) => row(d, refresh, problem)));
-      if (list.items.length === 0) body.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No datasets yet: upload a CSV file below.')));
-      note.textContent = list.total > list.items.length ? `Showing the newest ${list.items.length} of ${list.total} datasets.` : '';
+      fillList(body, note, list.items.map((d) => row(d, refresh, problem)), list, 'datasets', 'No datasets yet: upload a CSV file below.');
     } catch (err) {
       if (!stopped) problem.replaceChildren(errorBox(err));
     }

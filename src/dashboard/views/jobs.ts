@@ -1,6 +1,6 @@
 // #/jobs: every job, newest first, with its status and a progress bar; refreshed while any is unfinished.
 import { api, FINISHED, type Dataset, type Epoch, type Job } from '../api.js';
-import { errorBox, h, num, percent, progressBar, shortId, statusBadge, when } from '../dom.js';
+import { errorBox, fillList, h, num, percent, progressBar, shortId, statusBadge, when } from '../dom.js';
 
 const REFRESH_MS = 2000;
 
@@ -27,11 +27,7 @@ export function jobsView(root: HTMLElement): () => void {
       const [jobs, datasets] = await Promise.all([api.listJobs(), api.listDatasets()]);
       if (stopped) return;
       const names = new Map(datasets.items.map((d: Dataset) => [d.id, d.name]));
-      body.replaceChildren(...jobs.items.map((j) => row(j, names)));
-      if (jobs.items.length === 0) {
-        body.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No jobs yet. ', h('a', { href: '#/new' }, 'Start one'), '.')));
-      }
-      note.textContent = jobs.total > jobs.items.length ? `Showing the newest ${jobs.items.length} of ${jobs.total} jobs.` : '';
+      fillList(body, note, jobs.items.map((j) => row(j, names)), jobs, 'jobs', 'No jobs yet. ', h('a', { href: '#/new' }, 'Start one'), '.');
       problem.replaceChildren();
       if (jobs.items.some((j) => !FINISHED.includes(j.status))) timer = setTimeout(refresh, REFRESH_MS);
     } catch (err) {

@@ -1,6 +1,6 @@
 // #/models: the trained models with the figures of the epoch each was kept from, and the job that made it.
 import { api, type Epoch, type Model } from '../api.js';
-import { deleteButton, errorBox, h, num, percent, shortId, when } from '../dom.js';
+import { deleteButton, errorBox, fillList, h, num, percent, shortId, when } from '../dom.js';
 
 export function modelsView(root: HTMLElement): () => void {
   const body = h('tbody');
@@ -13,9 +13,7 @@ export function modelsView(root: HTMLElement): () => void {
       const [list, datasets] = await Promise.all([api.listModels(), api.listDatasets()]);
       if (stopped) return;
       const names = new Map(datasets.items.map((d) => [d.id, d.name]));
-      body.replaceChildren(...list.items.map((m) => row(m, names, refresh, problem)));
-      if (list.items.length === 0) body.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No models yet: a job that succeeds leaves one.')));
-      note.textContent = list.total > list.items.length ? `Showing the newest ${list.items.length} of ${list.total} models.` : '';
+      fillList(body, note, list.items.map((m) => row(m, names, refresh, problem)), list, 'models', 'No models yet: a job that succeeds leaves one.');
     } catch (err) {
       if (!stopped) problem.replaceChildren(errorBox(err));
     }
