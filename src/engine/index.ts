@@ -7,6 +7,7 @@ export type { Model } from './model.js';
 export { createPredictor } from './predict.js';
 export type { Predictor, PredictorOptions } from './predict.js';
 export { EngineError } from './errors.js';
+export { regression_scores } from './metrics.js';
 export type { EngineErrorCode } from './errors.js';
 export type { Kernels } from './kernels/index.js';
 export type * from './types.js';

@@ -81,3 +81,18 @@ export function regression_metrics(t: Tally, sst: Float64Array): { mse: number; 
   }
   return { mse: sse / (t.rows * n), mae: t.sae / (t.rows * n), r2: r2 / n };
 }
+
+/**
+ * MSE, MAE and R² of predictions already in uploaded units (rows, n) against their targets, with
+ * the same definitions the per-epoch metrics use: what evaluating a model on a dataset reports.
+ */
+export function regression_scores(
+  predicted: Float32Array, targets: Float32Array, rows: number, n: number,
+): { mse: number; mae: number; r2: number } {
+  const order = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) order[i] = i;
+  const t = tally_create(n);
+  t.rows = rows;
+  tally_regression(t, predicted, targets, order, 0, rows, n, null, null);
+  return regression_metrics(t, total_sum_of_squares(targets, order, rows, n));
+}

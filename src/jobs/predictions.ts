@@ -2,7 +2,7 @@
 // large ones in a separate prediction pool so that they never wait behind a training job.
 import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
-import { createPredictor, decodeModel, type Predictor } from '../engine/index.js';
+import { createPredictor, decodeModel, regression_scores, type Predictor } from '../engine/index.js';
 import type { DatasetRepository } from '../store/datasets.js';
 import type { ModelInfo, ModelRepository } from '../store/models.js';
 import { errors } from './errors.js';
@@ -120,18 +120,10 @@ export function createPredictions(deps: { config: Config; models: ModelRepositor
   };
 }
 
+/** MSE (also the loss), MAE and R², as the per-epoch metrics define them. */
 function regressionScores(out: Float32Array, targets: Float32Array, rows: number) {
-  let mean = 0;
-  for (let i = 0; i < rows; i++) mean += targets[i];
-  mean /= rows;
-  let se = 0, ae = 0, tot = 0;
-  for (let i = 0; i < rows; i++) {
-    const e = out[i] - targets[i];
-    se += e * e;
-    ae += Math.abs(e);
-    tot += (targets[i] - mean) ** 2;
-  }
-  return { rows, loss: se / rows, mse: se / rows, mae: ae / rows, r2: tot > 0 ? 1 - se / tot : 0 };
+  const { mse, mae, r2 } = regression_scores(out, targets, rows, 1);
+  return { rows, loss: mse, mse, mae, r2 };
 }
 
 /** Accuracy, mean cross-entropy and a confusion matrix (rows: true class, columns: predicted, both in the model's class order). */
