@@ -148,7 +148,7 @@ const security = fp(async (app: FastifyInstance, opts: { config: Config }) => {
   }
 }, { name: 'security' });
 
-const docs = fp(async (app: FastifyInstance, opts: { config: Config }) => {
+const docs = fp(async (app: FastifyInstance) => {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -202,7 +202,6 @@ const docs = fp(async (app: FastifyInstance, opts: { config: Config }) => {
     if (!existsSync(committed)) return sendError(reply, 404, 'not_found', 'openapi.yaml is missing from this build');
     return reply.type('application/yaml').send(readFileSync(committed, 'utf8'));
   });
-  void opts;
 }, { name: 'docs' });
 
 const dashboard = fp(async (app: FastifyInstance) => {
