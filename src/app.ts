@@ -245,7 +245,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
 
   await app.register(database, { config });
   await app.register(security, { config });
-  await app.register(docs, { config });
+  await app.register(docs);
   await app.register(services, { config });
 
   app.get('/health', {
