@@ -154,7 +154,7 @@ export function createRunner(deps: {
       port: channel.port2,
       fault: job.spec.faultInjection ?? null,
     };
-    log.info({ jobId: job.id, attempt: job.status === 'queued' ? undefined : 'resume', event: 'started' }, 'job started');
+    log.info({ jobId: job.id, event: 'started', ...(job.epoch > 0 ? { resumeAfterEpoch: job.epoch } : {}) }, 'job started');
     emitStatus(job.id);
 
     let final: WorkerMessage | null = null;
