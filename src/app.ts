@@ -1,44 +1,31 @@
-// Builds the Fastify app from one plugin per concern; tests build it without a port.
-import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import underPressure from '@fastify/under-pressure';
-import fastifyStatic from '@fastify/static';
+// Builds the Fastify app by composing one plugin per concern and the routes; tests build it without a port.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import fp from 'fastify-plugin';
-import {
-  jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler,
-} from 'fastify-type-provider-zod';
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
-import { PACKAGE } from './package-info.js';
 import datasetRoutes from './http/datasets.js';
 import { registerErrorHandling, sendError } from './http/errors.js';
+import healthRoutes from './http/health.js';
 import jobRoutes from './http/jobs.js';
 import modelRoutes from './http/models.js';
 import v2Routes from './http/v2.js';
-import { ErrorBody } from './http/schemas.js';
-import { createPredictions, type Predictions } from './jobs/predictions.js';
-import { createRunner, type Runner } from './jobs/runner.js';
-import type { JobSpec } from './jobs/spec.js';
-import { createDatasetRepository, type DatasetRepository } from './store/datasets.js';
-import { migrate, openDatabase, type Db } from './store/db.js';
-import { createJobRepository, type JobRepository } from './store/jobs.js';
-import { createModelRepository, type ModelRepository } from './store/models.js';
+import dashboard from './plugins/dashboard.js';
+import docs from './plugins/docs.js';
+import { isZod } from './plugins/openapi.js';
+import security from './plugins/security.js';
+import services from './plugins/services.js';
+import store from './plugins/store.js';
+import type { DatasetService } from './services/datasets.js';
+import type { JobService } from './services/jobs/index.js';
+import type { JobSpec } from './services/jobs/spec.js';
+import type { ModelService } from './services/models/index.js';
+import type { Store } from './store/types.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
-    db: Db;
-    datasets: DatasetRepository;
-    jobs: JobRepository<JobSpec>;
-    models: ModelRepository;
-    runner: Runner;
-    predictions: Predictions;
+    store: Store<JobSpec>;
+    services: { datasets: DatasetService; jobs: JobService; models: ModelService };
     writeRateLimit: { max: number; timeWindow: string };
     /** Every route registered, for the test that holds openapi.yaml to them. */
     routeList: { method: string; url: string }[];
@@ -47,168 +34,6 @@ declare module 'fastify' {
     docs?: { body?: unknown };
   }
 }
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** Routes anyone may call, API key or not: liveness, and pages that hold no data. */
-const PUBLIC = [/^\/health$/, /^\/v2\/health\/(live|ready)$/, /^\/docs(\/|$)/, /^\/openapi\.yaml$/,
-  /^\/$/, /^\/(app\.js|style\.css|uPlot\.min\.css|favicon\.svg)$/];
-
-type OpenApiDoc = { paths?: unknown; components?: { schemas?: Record<string, unknown> } };
-
-/** zod's registry lists every schema with an id, each as an input and an output variant; keep those
- *  the operations reach, so the document holds what a client needs and nothing else. */
-function withoutUnusedSchemas<T extends OpenApiDoc>(doc: T): T {
-  const schemas = doc.components?.schemas ?? {};
-  const used = new Set<string>();
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(visit);
-    else if (node && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        const ref = key === '$ref' && typeof value === 'string' ? /^#\/components\/schemas\/(.+)$/.exec(value) : null;
-        if (ref && !used.has(ref[1])) {
-          used.add(ref[1]);
-          visit(schemas[ref[1]]);
-        } else visit(value);
-      }
-    }
-  };
-  visit(doc.paths);
-  return { ...doc, components: { ...doc.components, schemas: Object.fromEntries(Object.entries(schemas).filter(([name]) => used.has(name))) } };
-}
-
-const isZod = (schema: unknown) => typeof schema === 'object' && schema !== null && '_zod' in schema;
-
-const database = fp(async (app: FastifyInstance, opts: { config: Config }) => {
-  const db = openDatabase(opts.config.databasePath);
-  const applied = migrate(db);
-  if (applied.length > 0) app.log.info({ applied: applied.map((m) => m.name) }, 'migrations applied');
-  app.decorate('db', db);
-  app.decorate('datasets', createDatasetRepository(db));
-  app.decorate('jobs', createJobRepository<JobSpec>(db));
-  app.decorate('models', createModelRepository(db));
-  app.addHook('onClose', async () => db.close());
-}, { name: 'database' });
-
-const services = fp(async (app: FastifyInstance, opts: { config: Config }) => {
-  const runner = createRunner({ config: opts.config, jobs: app.jobs, datasets: app.datasets, logger: app.log as never });
-  const predictions = createPredictions({ config: opts.config, models: app.models, datasets: app.datasets });
-  app.decorate('runner', runner);
-  app.decorate('predictions', predictions);
-  app.addHook('onReady', async () => { runner.start(); });
-  app.addHook('onClose', async () => {
-    await runner.close();
-    await predictions.close();
-  });
-}, { name: 'services', dependencies: ['database'] });
-
-const security = fp(async (app: FastifyInstance, opts: { config: Config }) => {
-  const { config } = opts;
-  await app.register(helmet, {
-    // The service speaks plain HTTP unless a proxy in front adds TLS: asking browsers to upgrade
-    // requests, or to insist on HTTPS later, would break the dashboard on any host but localhost.
-    hsts: false,
-    contentSecurityPolicy: {
-      directives: {
-        upgradeInsecureRequests: null,
-        defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'], connectSrc: ["'self'"],
-      },
-    },
-  });
-  await app.register(rateLimit, {
-    global: false,
-    errorResponseBuilder: (_req, ctx) => ({
-      statusCode: ctx.statusCode, code: 'rate_limited',
-      message: `rate limit of ${ctx.max} requests per ${ctx.after} exceeded: retry in ${ctx.after}`,
-    }),
-  });
-  app.decorate('writeRateLimit', { max: config.rateLimitMax, timeWindow: '1 minute' });
-  await app.register(underPressure, {
-    maxEventLoopDelay: config.maxEventLoopDelayMs,
-    retryAfter: 5,
-    pressureHandler: (_req, reply, type, value) => {
-      reply.header('retry-after', '5');
-      void sendError(reply, 503, 'overloaded', `the service is overloaded (${type}: ${value}): retry shortly`);
-    },
-  });
-  if (config.apiKey) {
-    const expected = createHash('sha256').update(config.apiKey).digest();
-    app.addHook('onRequest', async (request, reply) => {
-      const path = request.url.split('?')[0];
-      if (PUBLIC.some((p) => p.test(path))) return;
-      const header = request.headers.authorization ?? '';
-      const given = createHash('sha256').update(header.startsWith('Bearer ') ? header.slice(7) : '').digest();
-      // Hashing first makes both sides the same length, so the comparison takes constant time.
-      if (!timingSafeEqual(given, expected)) {
-        reply.header('www-authenticate', 'Bearer');
-        return sendError(reply, 401, 'unauthorized', 'send Authorization: Bearer <API_KEY>');
-      }
-    });
-  }
-}, { name: 'security' });
-
-const docs = fp(async (app: FastifyInstance) => {
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'MLP training service',
-        version: PACKAGE.version,
-        description: 'Upload datasets, train multi-layer perceptrons on a worker pool, follow their progress and serve predictions (also over the Open Inference Protocol V2).',
-        license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
-      },
-      servers: [{ url: '/', description: 'The service answering this document' }],
-      tags: [
-        { name: 'health', description: 'Liveness' },
-        { name: 'datasets', description: 'Upload and manage datasets' },
-        { name: 'jobs', description: 'Training jobs and their progress' },
-        { name: 'models', description: 'Trained models, predictions and evaluation' },
-        { name: 'v2', description: 'Open Inference Protocol V2 (KServe, Triton)' },
-        { name: 'docs', description: 'This document' },
-      ],
-      components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'Required on every route but the health routes when the service runs with API_KEY' } },
-      },
-      security: [{ bearerAuth: [] }],
-    },
-    transform: (input) => {
-      // zod's transform takes zod schemas only: set the plain JSON-schema responses aside and put
-      // them back, and add the hand-written request body of routes that parse their own body.
-      const plain: Record<string, unknown> = {};
-      const zodOnly: Record<string, unknown> = {};
-      const responses = (input.schema?.response ?? {}) as Record<string, unknown>;
-      for (const [status, schema] of Object.entries(responses)) {
-        (isZod(schema) ? zodOnly : plain)[status] = schema;
-      }
-      const out = jsonSchemaTransform({ ...input, schema: { ...input.schema, response: zodOnly } } as never);
-      const body = input.route.config?.docs?.body;
-      const schema = { ...out.schema, response: { ...(out.schema.response as object), ...plain } };
-      return { ...out, schema: body ? { ...schema, body } : schema };
-    },
-    transformObject: (input) => withoutUnusedSchemas(jsonSchemaTransformObject(input) as OpenApiDoc) as never,
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
-  const committed = join(ROOT, 'openapi.yaml');
-  app.get('/openapi.yaml', {
-    schema: {
-      operationId: 'getOpenApi', summary: 'This OpenAPI document', tags: ['docs'], security: [],
-      response: {
-        200: { description: 'OpenAPI 3.1 YAML', content: { 'application/yaml': { schema: { type: 'string' } } } } as never,
-        404: ErrorBody.describe('Not generated in this build'),
-      },
-    },
-  }, async (_request, reply) => {
-    if (!existsSync(committed)) return sendError(reply, 404, 'not_found', 'openapi.yaml is missing from this build');
-    return reply.type('application/yaml').send(readFileSync(committed, 'utf8'));
-  });
-}, { name: 'docs' });
-
-const dashboard = fp(async (app: FastifyInstance) => {
-  const dir = join(ROOT, 'dist/public');
-  if (!existsSync(dir)) return;
-  await app.register(fastifyStatic, { root: dir, prefix: '/', index: ['index.html'], wildcard: false });
-}, { name: 'dashboard' });
 
 export async function buildApp(config: Config, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -243,18 +68,12 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   });
   registerErrorHandling(app);
 
-  await app.register(database, { config });
-  await app.register(security, { config });
+  await app.register(store);
+  await app.register(security);
   await app.register(docs);
-  await app.register(services, { config });
+  await app.register(services);
 
-  app.get('/health', {
-    schema: {
-      operationId: 'health', summary: 'Liveness', tags: ['health'], security: [],
-      response: { 200: { description: 'The process is up', type: 'object', properties: { status: { type: 'string', enum: ['ok'] } }, required: ['status'] } as never, 503: ErrorBody.describe('Overloaded') },
-    },
-  }, async () => ({ status: 'ok' as const }));
-
+  await app.register(healthRoutes);
   await app.register(datasetRoutes);
   await app.register(jobRoutes);
   await app.register(modelRoutes);

@@ -122,7 +122,7 @@ export async function parseCsv(source: AsyncIterable<Uint8Array>, options: CsvOp
     scanChunk(s, chunk);
   }
   if (head !== null && head.length > 0) scanChunk(s, head);
-  if (!sawBytes) throw new DataError('empty_dataset', 400, 'the CSV body is empty');
+  if (!sawBytes) throw new DataError('empty_dataset', 'malformed', 'the CSV body is empty');
   endOfInput(s);
 
   return finishDataset({
@@ -342,7 +342,7 @@ function slowField(s: Scan, buf: Uint8Array, pos: number, n: number): number {
       }
       throw new DataError(
         'invalid_csv',
-        400,
+        'malformed',
         `line ${s.line}, column ${s.col + 1}: a closing quote must be followed by a comma or a line end, ` +
           `found ${JSON.stringify(String.fromCharCode(c))} (write a quote inside a quoted field as "")`,
         { line: s.line, column: s.col + 1 },
@@ -416,7 +416,7 @@ function reserve(s: Scan, more: number): void {
     const hint = s.mode === QUOTED || s.mode === QUOTED_QUOTE ? ' — is a closing quote missing?' : '';
     throw new DataError(
       'invalid_csv',
-      400,
+      'malformed',
       `line ${s.fieldLine}, column ${s.col + 1}: the field is longer than ${s.maxFieldBytes} bytes${hint}`,
       { line: s.fieldLine, column: s.col + 1 },
     );
@@ -447,7 +447,7 @@ function decodeText(s: Scan, bytes: Uint8Array, start: number, end: number): str
   try {
     return s.decoder.decode(bytes.subarray(start, end));
   } catch {
-    throw new DataError('invalid_csv', 400, `line ${s.fieldLine}, column ${s.col + 1}: the text is not valid UTF-8`, {
+    throw new DataError('invalid_csv', 'malformed', `line ${s.fieldLine}, column ${s.col + 1}: the text is not valid UTF-8`, {
       line: s.fieldLine,
       column: s.col + 1,
     });
@@ -512,7 +512,7 @@ export function parseNumberText(text: string): number {
 function finishField(s: Scan, bytes: Uint8Array, start: number, end: number, quoted: boolean): void {
   if (s.inHeader) {
     if (s.names.length > s.limits.maxFeatures) {
-      throw new DataError('too_large', 413, `the CSV header has more than ${s.limits.maxFeatures + 1} columns, the limit`, {
+      throw new DataError('too_large', 'too_large', `the CSV header has more than ${s.limits.maxFeatures + 1} columns, the limit`, {
         maxFeatures: s.limits.maxFeatures,
       });
     }
@@ -544,7 +544,7 @@ function badCell(s: Scan, bytes: Uint8Array, start: number, end: number, v: numb
   const name = s.names[s.col];
   const where = `line ${s.fieldLine}, column ${column} (${JSON.stringify(name)})`;
   const details = { line: s.fieldLine, column, field: name };
-  if (start === end) return new DataError('invalid_cell', 422, `${where} is empty; every feature needs a number`, details);
+  if (start === end) return new DataError('invalid_cell', 'unusable', `${where} is empty; every feature needs a number`, details);
   let text = decodeText(s, bytes, start, Math.min(end, start + 40));
   if (end - start > 40) text += '…';
   const why = !Number.isNaN(v)
@@ -552,20 +552,20 @@ function badCell(s: Scan, bytes: Uint8Array, start: number, end: number, v: numb
     : NON_FINITE.test(text)
       ? 'is not finite; only finite numbers are allowed'
       : 'is not a number';
-  return new DataError('invalid_cell', 422, `${where}: ${JSON.stringify(text)} ${why}`, { ...details, value: text });
+  return new DataError('invalid_cell', 'unusable', `${where}: ${JSON.stringify(text)} ${why}`, { ...details, value: text });
 }
 
 function addLabel(s: Scan, text: string): void {
   const where = { line: s.fieldLine, column: s.col + 1, field: s.names[s.col] };
   if (text === '') {
-    throw new DataError('invalid_cell', 422, `line ${where.line}, column ${where.column} (${JSON.stringify(where.field)}): the target is empty`, where);
+    throw new DataError('invalid_cell', 'unusable', `line ${where.line}, column ${where.column} (${JSON.stringify(where.field)}): the target is empty`, where);
   }
   let id = s.labelIndex.get(text);
   if (id === undefined) {
     if (NON_FINITE.test(text)) {
       throw new DataError(
         'invalid_cell',
-        422,
+        'unusable',
         `line ${where.line}, column ${where.column} (${JSON.stringify(where.field)}): ${JSON.stringify(text)} is not finite; only finite numbers are allowed`,
         { ...where, value: text },
       );
@@ -574,7 +574,7 @@ function addLabel(s: Scan, text: string): void {
     if (!Number.isNaN(v) && !isFloat32Finite(v)) {
       throw new DataError(
         'invalid_cell',
-        422,
+        'unusable',
         `line ${where.line}, column ${where.column} (${JSON.stringify(where.field)}): ${JSON.stringify(text)} is outside the float32 range`,
         { ...where, value: text },
       );
@@ -620,18 +620,18 @@ function endRecord(s: Scan): void {
       const actual = s.col + 1;
       throw new DataError(
         'invalid_csv',
-        400,
+        'malformed',
         `line ${s.recordLine} has ${actual} field${actual === 1 ? '' : 's'}, expected ${s.ncols} like the header`,
         { line: s.recordLine, expected: s.ncols, actual },
       );
     }
     const { maxRows, maxCells } = s.limits;
     if (s.rows === maxRows) {
-      throw new DataError('too_large', 413, `the CSV has more than ${maxRows} rows, the limit`, { maxRows });
+      throw new DataError('too_large', 'too_large', `the CSV has more than ${maxRows} rows, the limit`, { maxRows });
     }
     s.rows++;
     if (s.rows * s.features > maxCells) {
-      throw new DataError('too_large', 413, `the CSV has more than ${maxCells} cells (rows × features), the limit`, {
+      throw new DataError('too_large', 'too_large', `the CSV has more than ${maxCells} cells (rows × features), the limit`, {
         maxCells,
       });
     }
@@ -670,7 +670,7 @@ function finishHeader(s: Scan): void {
   const seen = new Map<string, number>();
   names.forEach((name, i) => {
     if (name === '') {
-      throw new DataError('invalid_csv', 400, `line ${s.recordLine}: column ${i + 1} of the header has no name`, {
+      throw new DataError('invalid_csv', 'malformed', `line ${s.recordLine}: column ${i + 1} of the header has no name`, {
         line: s.recordLine,
         column: i + 1,
       });
@@ -679,7 +679,7 @@ function finishHeader(s: Scan): void {
     if (first !== undefined) {
       throw new DataError(
         'invalid_csv',
-        400,
+        'malformed',
         `line ${s.recordLine}: columns ${first + 1} and ${i + 1} are both named ${JSON.stringify(name)}; header names must be unique`,
         { line: s.recordLine, column: i + 1, field: name },
       );
@@ -687,7 +687,7 @@ function finishHeader(s: Scan): void {
     seen.set(name, i);
   });
   if (names.length < 2) {
-    throw new DataError('no_features', 422, 'the CSV needs at least two columns: one or more features and the target', {
+    throw new DataError('no_features', 'unusable', 'the CSV needs at least two columns: one or more features and the target', {
       columns: names.length,
     });
   }
@@ -695,7 +695,7 @@ function finishHeader(s: Scan): void {
   if (targetCol < 0) {
     throw new DataError(
       'invalid_target',
-      422,
+      'unusable',
       `target ${JSON.stringify(s.target)} is not a column of the CSV; the header has ${names
         .slice(0, 10)
         .map((name) => JSON.stringify(name))
@@ -705,7 +705,7 @@ function finishHeader(s: Scan): void {
   }
   const features = names.length - 1;
   if (features > s.limits.maxFeatures) {
-    throw new DataError('too_large', 413, `the CSV has ${features} feature columns, more than the limit of ${s.limits.maxFeatures}`, {
+    throw new DataError('too_large', 'too_large', `the CSV has ${features} feature columns, more than the limit of ${s.limits.maxFeatures}`, {
       maxFeatures: s.limits.maxFeatures,
     });
   }
@@ -720,7 +720,7 @@ function finishHeader(s: Scan): void {
 /** The body ended: finish a last record that has no line end, and report what is missing. */
 function endOfInput(s: Scan): void {
   if (s.mode === QUOTED) {
-    throw new DataError('invalid_csv', 400, `line ${s.fieldLine}, column ${s.col + 1}: a quoted field is never closed`, {
+    throw new DataError('invalid_csv', 'malformed', `line ${s.fieldLine}, column ${s.col + 1}: a quoted field is never closed`, {
       line: s.fieldLine,
       column: s.col + 1,
     });
@@ -735,8 +735,8 @@ function endOfInput(s: Scan): void {
     finishField(s, s.acc, 0, 0, false);
     endRecord(s);
   }
-  if (s.inHeader) throw new DataError('empty_dataset', 400, 'the CSV has no header row');
-  if (s.rows === 0) throw new DataError('empty_dataset', 422, 'the CSV has a header but no data rows');
+  if (s.inHeader) throw new DataError('empty_dataset', 'malformed', 'the CSV has no header row');
+  if (s.rows === 0) throw new DataError('empty_dataset', 'unusable', 'the CSV has a header but no data rows');
 }
 
 /** Labels that are all numbers become a numeric target; any text makes them class names. */

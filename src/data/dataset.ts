@@ -66,7 +66,7 @@ export function resolveLimits(limits: DataLimits = {}): Required<DataLimits> {
 /** The `task` a client sent, or undefined; anything else is a 400 naming the field. */
 export function checkTask(task: unknown): Task | undefined {
   if (task === undefined || task === 'classification' || task === 'regression') return task;
-  throw new DataError('invalid_task', 400, `task must be "classification" or "regression", got ${JSON.stringify(task)}`, {
+  throw new DataError('invalid_task', 'malformed', `task must be "classification" or "regression", got ${JSON.stringify(task)}`, {
     field: 'task',
   });
 }
@@ -206,7 +206,7 @@ function encodeTextClasses(
 function tooManyClasses(maxClasses: number): DataError {
   return new DataError(
     'too_many_classes',
-    422,
+    'unusable',
     `the target has more than ${maxClasses} distinct values, too many for classification; ` +
       'choose another target or task=regression',
     { maxClasses },
@@ -217,9 +217,9 @@ function tooManyClasses(maxClasses: number): DataError {
 export function finishDataset(parts: DatasetParts): ParsedDataset {
   const { rows, features, target } = parts;
   const maxClasses = parts.maxClasses ?? DATA_LIMITS.maxClasses;
-  if (rows === 0) throw new DataError('empty_dataset', 422, 'the dataset has no rows');
+  if (rows === 0) throw new DataError('empty_dataset', 'unusable', 'the dataset has no rows');
   if (features === 0) {
-    throw new DataError('no_features', 422, 'the dataset has no feature columns besides the target');
+    throw new DataError('no_features', 'unusable', 'the dataset has no feature columns besides the target');
   }
   if (parts.featureNames.length !== features) {
     throw new RangeError(`featureNames has ${parts.featureNames.length} names for ${features} features`);
@@ -241,7 +241,7 @@ export function finishDataset(parts: DatasetParts): ParsedDataset {
       const example = target.names.find((name) => Number.isNaN(Number(name))) ?? target.names[0];
       throw new DataError(
         'non_numeric_target',
-        422,
+        'unusable',
         `task=regression needs a numeric target, but "${parts.targetName}" holds text such as ${JSON.stringify(example)}`,
         { target: parts.targetName },
       );
@@ -259,7 +259,7 @@ export function finishDataset(parts: DatasetParts): ParsedDataset {
   if (classes !== null && classes.length < 2) {
     throw new DataError(
       'single_class',
-      422,
+      'unusable',
       `every row has the same ${parts.targetName} (${JSON.stringify(classes[0])}); classification needs at least two classes`,
       { target: parts.targetName, class: classes[0] },
     );

@@ -1,24 +1,26 @@
-// The one error the parsers throw for bad input: a code a client can branch on, the HTTP status the
-// service answers with, and details (line, column, field, index) pointing at the offending input.
+// The one error the parsers throw for bad input: a code a client can branch on, what kind of
+// refusal it is, and details (line, column, field, index) pointing at the offending input.
+// Only the HTTP edge turns a kind into a status.
 
-/** 400 malformed, 413 over a size limit, 415 not a format we read, 422 well-formed but unusable. */
-export type DataErrorStatus = 400 | 413 | 415 | 422;
+/** malformed: does not parse; too_large: over a size limit; unsupported: not a format we read;
+ *  unusable: well-formed but cannot be trained on. */
+export type DataErrorKind = 'malformed' | 'too_large' | 'unsupported' | 'unusable';
 
 /**
  * Codes in use: invalid_csv, invalid_cell, invalid_json_dataset, invalid_idx, idx_mismatch,
  * empty_dataset, no_features, invalid_target, non_numeric_target, invalid_task, single_class,
- * too_many_classes, too_large.
+ * too_many_classes, too_large, payload_too_large.
  */
 export class DataError extends Error {
   readonly code: string;
-  readonly status: DataErrorStatus;
+  readonly kind: DataErrorKind;
   readonly details?: Record<string, unknown>;
 
-  constructor(code: string, status: DataErrorStatus, message: string, details?: Record<string, unknown>) {
+  constructor(code: string, kind: DataErrorKind, message: string, details?: Record<string, unknown>) {
     super(message);
     this.name = 'DataError';
     this.code = code;
-    this.status = status;
+    this.kind = kind;
     if (details !== undefined) this.details = details;
   }
 }

@@ -51,7 +51,7 @@ const IDX_TYPES = new Map<number, IdxType>([
 ]);
 
 const invalid = (what: string, message: string, details?: Record<string, unknown>): DataError =>
-  new DataError('invalid_idx', 400, `the ${what} file ${message}`, { part: what, ...details });
+  new DataError('invalid_idx', 'malformed', `the ${what} file ${message}`, { part: what, ...details });
 
 /** What a partly read IDX stream has told us so far. */
 interface IdxRead {
@@ -81,7 +81,7 @@ export async function parseIdx(
     if (chunk.length > 0) sawBytes = true;
     feed(state, chunk);
   }
-  if (!sawBytes) throw new DataError('empty_dataset', 400, `the ${what} file is empty`, { part: what });
+  if (!sawBytes) throw new DataError('empty_dataset', 'malformed', `the ${what} file is empty`, { part: what });
   if (state.data === null) throw invalid(what, 'ends inside its header (truncated?)');
   if (state.filled < state.data.length) {
     throw invalid(what, `is truncated: the header announces ${state.data.length} bytes of data, only ${state.filled} arrived`, {
@@ -150,7 +150,7 @@ function readHeader(state: IdxRead, chunk: Uint8Array, off: number): number {
     dims.push(size);
     count *= size;
     if (count * type.size > state.maxBytes) {
-      throw new DataError('payload_too_large', 413, `the ${what} file announces more than ${state.maxBytes} bytes of data, the limit`, {
+      throw new DataError('payload_too_large', 'too_large', `the ${what} file announces more than ${state.maxBytes} bytes of data, the limit`, {
         part: what,
         maxBytes: state.maxBytes,
       });
@@ -227,20 +227,20 @@ export function datasetFromIdx(images: IdxTensor, labels: IdxTensor, limits: Dat
   if (labels.dims[0] !== rows) {
     throw new DataError(
       'idx_mismatch',
-      422,
+      'unusable',
       `the images file holds ${rows} images but the labels file holds ${labels.dims[0]} labels; they must pair one to one`,
       { images: rows, labels: labels.dims[0] },
     );
   }
   const features = images.dims.slice(1).reduce((a, b) => a * b, 1);
-  if (rows === 0) throw new DataError('empty_dataset', 422, 'the IDX files hold no images');
-  if (features === 0) throw new DataError('no_features', 422, `the images have size ${images.dims.slice(1).join('×')}, no pixels`);
-  if (rows > maxRows) throw new DataError('too_large', 413, `the IDX files hold ${rows} images, more than the limit of ${maxRows}`, { maxRows });
+  if (rows === 0) throw new DataError('empty_dataset', 'unusable', 'the IDX files hold no images');
+  if (features === 0) throw new DataError('no_features', 'unusable', `the images have size ${images.dims.slice(1).join('×')}, no pixels`);
+  if (rows > maxRows) throw new DataError('too_large', 'too_large', `the IDX files hold ${rows} images, more than the limit of ${maxRows}`, { maxRows });
   if (features > maxFeatures) {
-    throw new DataError('too_large', 413, `each image has ${features} pixels, more than the limit of ${maxFeatures}`, { maxFeatures });
+    throw new DataError('too_large', 'too_large', `each image has ${features} pixels, more than the limit of ${maxFeatures}`, { maxFeatures });
   }
   if (rows * features > maxCells) {
-    throw new DataError('too_large', 413, `the images hold ${rows * features} values, more than the limit of ${maxCells}`, { maxCells });
+    throw new DataError('too_large', 'too_large', `the images hold ${rows * features} values, more than the limit of ${maxCells}`, { maxCells });
   }
 
   let x: Uint8Array | Float32Array;

@@ -11,7 +11,7 @@ export interface JsonDatasetOptions extends DataLimits {
 }
 
 const invalid = (message: string, details?: Record<string, unknown>): DataError =>
-  new DataError('invalid_json_dataset', 400, message, details);
+  new DataError('invalid_json_dataset', 'malformed', message, details);
 
 /** An own property only: an inherited or prototype-polluted `features` must not count. */
 function own(body: object, key: string): unknown {
@@ -30,21 +30,21 @@ export function parseJsonDataset(body: unknown, options: JsonDatasetOptions = {}
   if (!Array.isArray(labels)) throw invalid('labels must be an array of numbers or strings, one per row', { field: 'labels' });
 
   const rows = features.length;
-  if (rows === 0) throw new DataError('empty_dataset', 422, 'features has no rows', { field: 'features' });
+  if (rows === 0) throw new DataError('empty_dataset', 'unusable', 'features has no rows', { field: 'features' });
   if (rows > limits.maxRows) {
-    throw new DataError('too_large', 413, `features has ${rows} rows, more than the limit of ${limits.maxRows}`, { maxRows: limits.maxRows });
+    throw new DataError('too_large', 'too_large', `features has ${rows} rows, more than the limit of ${limits.maxRows}`, { maxRows: limits.maxRows });
   }
   const first: unknown = features[0];
   if (!Array.isArray(first)) throw invalid('features[0] must be an array of numbers', { field: 'features', row: 0 });
   const width = first.length;
-  if (width === 0) throw new DataError('no_features', 422, 'features[0] is empty; each row needs at least one number', { field: 'features' });
+  if (width === 0) throw new DataError('no_features', 'unusable', 'features[0] is empty; each row needs at least one number', { field: 'features' });
   if (width > limits.maxFeatures) {
-    throw new DataError('too_large', 413, `rows have ${width} features, more than the limit of ${limits.maxFeatures}`, {
+    throw new DataError('too_large', 'too_large', `rows have ${width} features, more than the limit of ${limits.maxFeatures}`, {
       maxFeatures: limits.maxFeatures,
     });
   }
   if (rows * width > limits.maxCells) {
-    throw new DataError('too_large', 413, `features has ${rows * width} values, more than the limit of ${limits.maxCells}`, {
+    throw new DataError('too_large', 'too_large', `features has ${rows * width} values, more than the limit of ${limits.maxCells}`, {
       maxCells: limits.maxCells,
     });
   }

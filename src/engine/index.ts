@@ -11,3 +11,4 @@ export { regression_scores } from './metrics.js';
 export type { EngineErrorCode } from './errors.js';
 export type { Kernels } from './kernels/index.js';
 export type * from './types.js';
+export { validateNetwork, validateTraining } from './spec.js';

@@ -1,9 +1,17 @@
-// One error shape for every route: {"error":{"code","message","details"?}}. Known failures keep their
-// status and words; anything else is a 500 whose body says nothing of the internals (the log has them).
+// One error shape for every route: {"error":{"code","message","details"?}}. The only place that turns
+// a failure's kind into a status: known failures keep their words; anything else is a 500 whose body
+// says nothing of the internals (the log has them).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DataError } from '../data/errors.js';
-import { ServiceError } from '../jobs/errors.js';
+import { ServiceError, type ErrorKind } from '../services/errors.js';
+import { closeGently } from './linger.js';
+import { parseJsonBody } from './json-body.js';
+
+const STATUS: Record<ErrorKind, number> = {
+  malformed: 400, not_found: 404, conflict: 409, too_large: 413, unsupported: 415, unusable: 422,
+  busy: 429, unavailable: 503,
+};
 
 export function sendError(
   reply: FastifyReply, status: number, code: string, message: string, details?: Record<string, unknown>,
@@ -52,37 +60,6 @@ function clearerMessage(err: FastifyError, request: FastifyRequest, maxUploadByt
   }
 }
 
-/** How long, and how many more bytes, a refused upload may go on arriving after its 413. */
-const LINGER_MS = 2_000;
-const LINGER_BYTES = 8 * 1024 * 1024;
-
-/**
- * A 413 refuses the rest of an upload, so the connection closes after the answer. Closing at once
- * would reset it while the client is still sending, and many clients (fetch among them) then lose
- * the 413 itself; RFC 9112 §9.6 asks for a staged close instead. So the answer goes out, then our
- * side of the connection ends, and what still arrives is discarded unread until the client closes,
- * for at most LINGER_MS or LINGER_BYTES, whichever comes first.
- */
-function closeGently(request: FastifyRequest, reply: FastifyReply): void {
-  reply.header('connection', 'close');
-  const req = request.raw;
-  const socket = req.socket;
-  if (req.complete || !socket || socket.destroyed) return; // nothing more to come: Node's close is fine
-  // Node ends a `Connection: close` exchange with socket.destroySoon(); this socket lingers instead.
-  socket.destroySoon = () => {
-    socket.end();
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
-    socket.once('close', () => clearTimeout(timer));
-    socket.once('end', () => socket.destroy());
-    let discarded = 0;
-    req.on('data', (chunk: Buffer) => {
-      discarded += chunk.length;
-      if (discarded > LINGER_BYTES) socket.destroy();
-    });
-    req.resume();
-  };
-}
-
 /** The request's body stopped arriving because the client closed the connection. */
 const clientGone = (request: FastifyRequest): boolean => !request.raw.complete && request.raw.destroyed;
 
@@ -114,13 +91,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return sendError(reply, 400, 'invalid_request',
         `${first.path}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`, { issues });
     }
-    if (err instanceof ServiceError) {
-      if (err.headers) reply.headers(err.headers);
-      return sendError(reply, err.status, err.code, err.message, err.details);
-    }
-    if (err instanceof DataError) {
-      if (err.status === 413) closeGently(request, reply);
-      return sendError(reply, err.status, err.code, err.message, err.details);
+    if (err instanceof ServiceError || err instanceof DataError) {
+      const status = STATUS[err.kind];
+      if (status === 413) closeGently(request, reply);
+      if (err instanceof ServiceError && err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+      return sendError(reply, status, err.code, err.message, err.details);
     }
     const known = err.code ? FASTIFY_CODES[err.code] : undefined;
     if (known) {
@@ -148,79 +123,4 @@ export function registerErrorHandling(app: FastifyInstance): void {
 /** "/hidden/0/units" → "hidden[0].units" */
 function formatPath(pointer: string): string {
   return pointer.split('/').filter((p) => p !== '').map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('');
-}
-
-// Keys that could reach an object's prototype if the body were ever merged into another object; the
-// same patterns fastify's default parser (secure-json-parse) screens the text with, escapes included.
-const PROTO_KEY = /"(?:_|\\u005[Ff])(?:_|\\u005[Ff])(?:p|\\u0070)(?:r|\\u0072)(?:o|\\u006[Ff])(?:t|\\u0074)(?:o|\\u006[Ff])(?:_|\\u005[Ff])(?:_|\\u005[Ff])"\s*:/;
-const CONSTRUCTOR_KEY = /"(?:c|\\u0063)(?:o|\\u006[Ff])(?:n|\\u006[Ee])(?:s|\\u0073)(?:t|\\u0074)(?:r|\\u0072)(?:u|\\u0075)(?:c|\\u0063)(?:t|\\u0074)(?:o|\\u006[Ff])(?:r|\\u0072)"\s*:/;
-
-const invalidJson = (message: string, details?: Record<string, unknown>) => new ServiceError(400, 'invalid_json', message, details);
-
-/**
- * A JSON body, or a 400 invalid_json that says what is wrong: empty, where the syntax breaks (V8's
- * message has the position), or the path of a __proto__ or constructor.prototype key.
- */
-function parseJsonBody(body: Buffer): unknown {
-  if (body.length === 0) throw invalidJson('the body is empty: send a JSON document');
-  let text: string;
-  try {
-    text = body.toString('utf8');
-  } catch {
-    // Past V8's longest string (about 512 MiB) the text cannot even be decoded.
-    throw new ServiceError(413, 'payload_too_large', `the body (${body.length} bytes) is too large to parse as JSON: upload large datasets as CSV`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw invalidJson(`the body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (PROTO_KEY.test(text) || CONSTRUCTOR_KEY.test(text)) {
-    const path = forbiddenKey(value);
-    if (path !== null) {
-      // A key 100 000 arrays deep has a path of 400 kB: keep its two ends.
-      const shown = path.length > 200 ? `${path.slice(0, 80)}…${path.slice(-80)}` : path;
-      throw invalidJson(`the body holds the key ${shown}, which is refused: a body must not reach an object prototype`, { field: shown });
-    }
-  }
-  return value;
-}
-
-/**
- * The path of the first __proto__ key, or constructor key holding a prototype, in a parsed body;
- * null if there is none. Iterative, so a body nested 100 000 deep cannot overflow the stack.
- */
-function forbiddenKey(root: unknown): string | null {
-  interface Node { value: unknown; key: string; parent: Node | null }
-  const pathOf = (node: Node) => {
-    const parts: string[] = [];
-    for (let n: Node | null = node; n !== null; n = n.parent) parts.push(n.key);
-    return `body${parts.reverse().join('')}`;
-  };
-  const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null;
-  if (!isObject(root)) return null;
-  // Only objects and arrays are pushed: the numbers of a large batch cost no allocation.
-  const stack: Node[] = [{ value: root, key: '', parent: null }];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    const { value } = node;
-    if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) {
-        if (isObject(value[i])) stack.push({ value: value[i], key: `[${i}]`, parent: node });
-      }
-      continue;
-    }
-    const record = value as Record<string, unknown>;
-    if (Object.prototype.hasOwnProperty.call(record, '__proto__')) return pathOf({ value: null, key: '.__proto__', parent: node });
-    const ctor = Object.prototype.hasOwnProperty.call(record, 'constructor') ? record.constructor : undefined;
-    if (typeof ctor === 'object' && ctor !== null && Object.prototype.hasOwnProperty.call(ctor, 'prototype')) {
-      return pathOf({ value: null, key: '.constructor.prototype', parent: node });
-    }
-    const keys = Object.keys(record);
-    for (let i = keys.length - 1; i >= 0; i--) {
-      if (isObject(record[keys[i]])) stack.push({ value: record[keys[i]], key: `.${keys[i]}`, parent: node });
-    }
-  }
-  return null;
 }

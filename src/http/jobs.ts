@@ -1,9 +1,7 @@
 // /v1/jobs: submit, list, read, cancel, the epochs so far, and a Server-Sent Events stream of them.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { FINISHED } from '../store/jobs.js';
-import type { JobEvent } from '../jobs/runner.js';
-import { errors } from '../jobs/errors.js';
+import { isFinished, type JobEvent } from '../services/jobs/index.js';
 import { withEtag } from './etag.js';
 import {
   EpochList, errorResponses, IdParams, Job, JobList, JobListQuery, JobSpecInput, SinceQuery,
@@ -12,9 +10,8 @@ import {
 const notModified = { description: 'Not modified since the ETag sent in If-None-Match', type: 'null' } as never;
 
 export default async function jobRoutes(app: FastifyInstance) {
-  const { runner } = app;
+  const { jobs } = app.services;
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const find = (id: string) => runner.get(id) ?? Promise.reject(errors.notFound('job', id));
   // Open event streams never end on their own while a job runs: end them when the server closes,
   // or the close would wait on them (clients reconnect with Last-Event-ID).
   const streams = new Set<() => void>();
@@ -31,7 +28,7 @@ export default async function jobRoutes(app: FastifyInstance) {
       response: { 202: Job.describe('The queued job (Location: /v1/jobs/{id})'), ...errorResponses(400, 413, 415, 422) },
     },
   }, async (request, reply) => {
-    const job = runner.submit(request.body);
+    const job = await jobs.submit(request.body);
     return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job);
   });
 
@@ -42,7 +39,7 @@ export default async function jobRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const { limit, offset, status } = request.query;
-    return { ...runner.list({ limit, offset, status }), limit, offset };
+    return { ...await jobs.list({ limit, offset, status }), limit, offset };
   });
 
   r.get('/v1/jobs/:id', {
@@ -51,7 +48,7 @@ export default async function jobRoutes(app: FastifyInstance) {
       description: 'Carries a weak ETag; send it back in If-None-Match to get 304 while nothing changed.',
       params: IdParams, response: { 200: Job.describe('The job'), 304: notModified, ...errorResponses(404) },
     },
-  }, async (request, reply) => withEtag(request, reply, await find(request.params.id)));
+  }, async (request, reply) => withEtag(request, reply, await jobs.get(request.params.id)));
 
   r.get('/v1/jobs/:id/epochs', {
     schema: {
@@ -60,8 +57,7 @@ export default async function jobRoutes(app: FastifyInstance) {
       response: { 200: EpochList.describe('Epochs in order'), 304: notModified, ...errorResponses(400, 404) },
     },
   }, async (request, reply) => {
-    await find(request.params.id);
-    return withEtag(request, reply, { epochs: app.jobs.epochs(request.params.id, request.query.since) });
+    return withEtag(request, reply, { epochs: await jobs.epochs(request.params.id, request.query.since) });
   });
 
   r.post('/v1/jobs/:id/cancel', {
@@ -71,7 +67,7 @@ export default async function jobRoutes(app: FastifyInstance) {
       description: 'A running job stops within one minibatch. Finished jobs answer 409.',
       params: IdParams, response: { 200: Job.describe('The cancelled job'), ...errorResponses(404, 409) },
     },
-  }, async (request) => runner.cancel(request.params.id));
+  }, async (request) => jobs.cancel(request.params.id));
 
   r.get('/v1/jobs/:id/events', {
     schema: {
@@ -86,43 +82,46 @@ export default async function jobRoutes(app: FastifyInstance) {
       },
     },
   }, async (request, reply) => {
-    const job = await find(request.params.id);
     const lastId = Number(request.headers['last-event-id'] ?? 0);
     const since = Number.isInteger(lastId) && lastId > 0 ? lastId : 0;
-
-    reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    const write = (e: JobEvent) => {
-      const id = e.type === 'epoch' ? `id: ${e.data.epoch}\n` : '';
-      res.write(`event: ${e.type}\n${id}data: ${JSON.stringify(e.data)}\n\n`);
-    };
-    let lastEpoch = since;
-    const onEvent = (e: JobEvent) => {
-      if (e.type === 'epoch') {
-        if (e.data.epoch <= lastEpoch) return;
-        lastEpoch = e.data.epoch;
-      }
-      write(e);
-      if (e.type === 'status' && FINISHED.includes(e.data.status)) close();
-    };
+    let open = false;
+    let ended = false;
+    let unsubscribe = () => {};
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     const close = () => {
+      if (ended) return;
+      ended = true;
       clearInterval(heartbeat);
-      runner.events.off(job.id, onEvent);
+      unsubscribe();
       streams.delete(close);
-      res.end();
+      if (open) res.end();
+    };
+    const write = (e: JobEvent) => {
+      if (ended) return;
+      if (!open) {
+        // The stream starts with the first event, once the job is known to exist (else a 404).
+        reply.hijack();
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        open = true;
+      }
+      const id = e.type === 'epoch' ? `id: ${e.data.epoch}\n` : '';
+      res.write(`event: ${e.type}\n${id}data: ${JSON.stringify(e.data)}\n\n`);
+      if (e.type === 'status' && isFinished(e.data.status)) close();
     };
     streams.add(close);
-    // Subscribe before reading history so no epoch falls between the two.
-    runner.events.on(job.id, onEvent);
     request.raw.on('close', close);
-    for (const epoch of app.jobs.epochs(job.id, since)) onEvent({ type: 'epoch', data: epoch });
-    onEvent({ type: 'status', data: runner.get(job.id)! });
+    try {
+      unsubscribe = await jobs.follow(request.params.id, since, write);
+    } catch (err) {
+      close();
+      throw err;
+    }
+    if (ended) unsubscribe();
   });
 }

@@ -1,13 +1,12 @@
 // /v1/models: list, read, delete, predict and evaluate.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { errors } from '../jobs/errors.js';
 import {
   errorResponses, EvaluateBody, EvaluateResponse, IdParams, Model, ModelList, PageQuery, PredictBody, PredictResponse,
 } from './schemas.js';
 
 export default async function modelRoutes(app: FastifyInstance) {
-  const { models, predictions } = app;
+  const { models } = app.services;
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/v1/models', {
@@ -17,7 +16,7 @@ export default async function modelRoutes(app: FastifyInstance) {
     },
   }, async (request) => {
     const { limit, offset } = request.query;
-    return { ...models.list(limit, offset), limit, offset };
+    return { ...await models.list(limit, offset), limit, offset };
   });
 
   r.get('/v1/models/:id', {
@@ -25,7 +24,7 @@ export default async function modelRoutes(app: FastifyInstance) {
       operationId: 'getModel', summary: 'One model: architecture, dataset, metrics, classes', tags: ['models'],
       params: IdParams, response: { 200: Model.describe('The model'), ...errorResponses(404) },
     },
-  }, async (request) => models.get(request.params.id) ?? Promise.reject(errors.notFound('model', request.params.id)));
+  }, async (request) => models.get(request.params.id));
 
   r.delete('/v1/models/:id', {
     config: { rateLimit: app.writeRateLimit },
@@ -34,8 +33,7 @@ export default async function modelRoutes(app: FastifyInstance) {
       params: IdParams, response: { 204: { description: 'Deleted', type: 'null' } as never, ...errorResponses(404) },
     },
   }, async (request, reply) => {
-    if (!models.delete(request.params.id)) throw errors.notFound('model', request.params.id);
-    predictions.forget(request.params.id);
+    await models.delete(request.params.id);
     return reply.code(204).send();
   });
 
@@ -47,7 +45,7 @@ export default async function modelRoutes(app: FastifyInstance) {
       params: IdParams, body: PredictBody,
       response: { 200: PredictResponse.describe('One prediction per instance'), ...errorResponses(400, 404, 413, 422) },
     },
-  }, async (request) => ({ predictions: await predictions.predict(request.params.id, request.body.instances) }));
+  }, async (request) => ({ predictions: await models.predict(request.params.id, request.body.instances) }));
 
   r.post('/v1/models/:id/evaluate', {
     config: { rateLimit: app.writeRateLimit },
@@ -56,5 +54,5 @@ export default async function modelRoutes(app: FastifyInstance) {
       params: IdParams, body: EvaluateBody,
       response: { 200: EvaluateResponse.describe('Accuracy, loss and a confusion matrix, or MSE/MAE/R²'), ...errorResponses(400, 404, 413, 422) },
     },
-  }, async (request) => predictions.evaluate(request.params.id, request.body.datasetId));
+  }, async (request) => models.evaluate(request.params.id, request.body.datasetId));
 }

@@ -1,6 +1,9 @@
 // The wire shapes of every route, in zod: validated on the way in, serialised on the way out, and
 // the source of openapi.yaml (scripts/openapi.ts writes it; a test checks it is current).
 import { z } from 'zod';
+import { JobSpecInput, JobSpecResolved } from '../services/jobs/spec.js';
+
+export { JobSpecInput };
 
 export const ErrorBody = z.object({
   error: z.object({
@@ -69,60 +72,6 @@ export const JsonDatasetBody = z.object({
 
 // ---------------------------------------------------------------- jobs
 
-const HiddenLayer = z.strictObject({
-  units: z.number().int().min(1).max(4096),
-  activation: z.enum(['relu', 'tanh', 'sigmoid']).default('relu'),
-  dropout: z.number().min(0).lt(1).default(0),
-});
-
-export const JobSpecInput = z.strictObject({
-  datasetId: z.string().min(1),
-  hidden: z.array(HiddenLayer).min(1).max(16).optional().describe('Hidden layers (default: one of 64 ReLU units)'),
-  output: z.enum(['softmax', 'sigmoid', 'linear']).optional()
-    .describe('Default: softmax for classification, linear for regression; sigmoid for two classes if asked'),
-  loss: z.enum(['categorical_cross_entropy', 'binary_cross_entropy', 'squared_error']).optional()
-    .describe('Default: follows the output (softmax → categorical_cross_entropy, sigmoid → binary_cross_entropy, linear → squared_error)'),
-  optimizer: z.strictObject({
-    learningRate: z.number().gt(0).max(10).default(0.05),
-    momentum: z.number().min(0).lt(1).default(0.9),
-    nesterov: z.boolean().default(false),
-    decay: z.number().min(0).max(1000).default(0).describe('μₖ₊₁ = μₖ / (1 + decay)'),
-    decayPer: z.enum(['epoch', 'step']).default('epoch'),
-  }).optional(),
-  batchSize: z.number().int().min(1).max(65536).optional().describe('Default 32'),
-  epochs: z.number().int().min(1).max(10000).optional().describe('Default 10'),
-  l2: z.number().min(0).max(10).optional().describe('L2 weight decay λ (default 0)'),
-  seed: z.number().int().min(0).max(2 ** 32 - 1).optional().describe('Default: drawn at random and recorded in the spec'),
-  validationSplit: z.number().min(0).lt(1).optional().describe('Fraction held out for validation (default 0)'),
-  earlyStopping: z.strictObject({
-    patience: z.number().int().min(1).max(1000).default(5),
-    minDelta: z.number().min(0).default(0),
-  }).nullable().optional().describe('Stop when the validation loss has not improved by minDelta for patience epochs; keeps the best weights'),
-  standardize: z.boolean().optional().describe('Standardise features with the dataset mean and std (default true)'),
-  maxRuntimeSeconds: z.number().int().min(1).max(7 * 86400).nullable().optional()
-    .describe('Stop after this much training time and keep the best model so far'),
-  faultInjection: z.strictObject({
-    kind: z.enum(['crash', 'throw', 'oom', 'hang']), atEpoch: z.number().int().min(1),
-  }).optional().describe('Testing only, accepted when the service runs with FAULT_INJECTION=1'),
-}).meta({ id: 'JobRequest' });
-
-const ResolvedSpec = z.object({
-  datasetId: z.string(),
-  hidden: z.array(z.object({ units: z.number(), activation: z.string(), dropout: z.number() })),
-  output: z.string(),
-  loss: z.string(),
-  optimizer: z.object({ learningRate: z.number(), momentum: z.number(), nesterov: z.boolean(), decay: z.number(), decayPer: z.string() }),
-  batchSize: z.number(),
-  epochs: z.number(),
-  l2: z.number(),
-  seed: z.number(),
-  validationSplit: z.number(),
-  earlyStopping: z.object({ patience: z.number(), minDelta: z.number() }).nullable(),
-  standardize: z.boolean(),
-  maxRuntimeSeconds: z.number().nullable(),
-  faultInjection: z.object({ kind: z.string(), atEpoch: z.number() }).optional(),
-}).meta({ id: 'JobSpec', description: 'The spec with every default filled in' });
-
 export const Epoch = z.object({
   epoch: z.number().int(),
   loss: z.number(),
@@ -157,7 +106,7 @@ export const Job = z.object({
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   updatedAt: z.string(),
-  spec: ResolvedSpec,
+  spec: JobSpecResolved,
 }).meta({ id: 'Job' });
 
 export const JobList = z.object({

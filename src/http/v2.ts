@@ -3,9 +3,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ServiceError } from '../jobs/errors.js';
 import { PACKAGE } from '../package-info.js';
-import type { ModelInfo } from '../store/models.js';
+import { errors } from '../services/errors.js';
+import type { ModelInfo } from '../services/models/index.js';
+import { classify, values } from '../services/models/shape.js';
 import { IdParams } from './schemas.js';
 
 /** The one input tensor every model takes: rows × features, in the units the dataset was uploaded in. */
@@ -126,7 +127,8 @@ export default async function v2Routes(app: FastifyInstance) {
 }
 
 async function v2Protocol(app: FastifyInstance) {
-  const { config, predictions, runner } = app;
+  const { config } = app;
+  const { models, jobs } = app.services;
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   // Ready from the moment the pool started (services' onReady ran before ours; migrations ran at
@@ -136,7 +138,7 @@ async function v2Protocol(app: FastifyInstance) {
   app.addHook('onReady', async () => { started = true; });
   app.addHook('preClose', async () => { closing = true; });
   const notReady = (): string | null => {
-    if (closing || !runner.ready()) return 'the service is shutting down: retry on another instance or shortly';
+    if (closing || !jobs.ready()) return 'the service is shutting down: retry on another instance or shortly';
     if (!started) return 'the service is starting: retry shortly';
     return null;
   };
@@ -186,7 +188,7 @@ async function v2Protocol(app: FastifyInstance) {
       params: IdParams, response: { 200: ModelMetadata.describe('The model'), ...v2Errors(400, 404) },
     },
   }, async (request) => {
-    const info = predictions.info(request.params.id);
+    const info = await models.get(request.params.id);
     return {
       name: info.id,
       platform: PACKAGE.name,
@@ -204,7 +206,7 @@ async function v2Protocol(app: FastifyInstance) {
   }, async (request, reply) => {
     const why = notReady();
     if (why) return reply.code(503).send({ error: why });
-    return { name: predictions.info(request.params.id).id, ready: true }; // info() loads it, or 404
+    return { name: (await models.get(request.params.id)).id, ready: true }; // get() loads it, or 404
   });
 
   r.post('/models/:id/infer', {
@@ -221,10 +223,10 @@ async function v2Protocol(app: FastifyInstance) {
   }, async (request) => {
     const { id } = request.params;
     const body = request.body;
-    const info = predictions.info(id);
+    const info = await models.get(id);
     const wanted = selectOutputs(info, body.outputs);
     const { x, rows } = readInput(info, body.inputs, config.maxPredictRows);
-    const { out } = await predictions.raw(id, x, rows);
+    const { out } = await models.raw(id, x, rows);
     return {
       model_name: info.id,
       // The request id the logs carry (X-Request-Id, or generated) when the client gave none.
@@ -236,8 +238,7 @@ async function v2Protocol(app: FastifyInstance) {
 
 // ---------------------------------------------------------------- tensors
 
-const invalid = (field: string, message: string) =>
-  new ServiceError(400, 'invalid_input', `${field}: ${message}`, { field });
+const invalid = errors.invalidTensor;
 
 function labelDatatype(classes: (string | number)[]): 'INT64' | 'BYTES' {
   return classes.every((c) => typeof c === 'number' && Number.isInteger(c)) ? 'INT64' : 'BYTES';
@@ -322,31 +323,11 @@ function value(v: unknown, type: Datatype, datatype: string, field: string): num
 
 /** One output tensor from the model's raw outputs, out: rows × k (k = 1 for a sigmoid or a regression). */
 function outputTensor(name: string, info: ModelInfo, out: Float32Array, rows: number): Tensor {
-  const k = out.length / rows;
-  if (name === 'value') {
-    const data = new Array<number>(rows);
-    for (let i = 0; i < rows; i++) data[i] = out[i * k];
-    return { name, shape: [rows, 1], datatype: 'FP32', data };
-  }
+  if (name === 'value') return { name, shape: [rows, 1], datatype: 'FP32', data: values(out, rows) };
   const classes = info.classes!;
-  const c = classes.length;
-  // A binary sigmoid gives p(class 1) only; the tensor has both columns, as /v1 predict does.
-  const p = new Array<number>(rows * c);
-  for (let i = 0; i < rows; i++) {
-    if (k === 1) {
-      p[i * 2] = 1 - out[i];
-      p[i * 2 + 1] = out[i];
-    } else {
-      for (let j = 0; j < c; j++) p[i * c + j] = out[i * k + j];
-    }
-  }
-  if (name === 'probabilities') return { name, shape: [rows, c], datatype: 'FP32', data: p };
+  const { probabilities, best } = classify(info, out, rows);
+  if (name === 'probabilities') return { name, shape: [rows, classes.length], datatype: 'FP32', data: Array.from(probabilities) };
   const datatype = labelDatatype(classes);
-  const labels = new Array<number | string>(rows);
-  for (let i = 0; i < rows; i++) {
-    let best = 0; // the first of equal maxima, as /v1 predict picks
-    for (let j = 1; j < c; j++) if (p[i * c + j] > p[i * c + best]) best = j;
-    labels[i] = datatype === 'BYTES' ? String(classes[best]) : classes[best];
-  }
+  const labels = Array.from(best, (b) => (datatype === 'BYTES' ? String(classes[b]) : classes[b]));
   return { name, shape: [rows, 1], datatype, data: labels };
 }

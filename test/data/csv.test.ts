@@ -1,5 +1,5 @@
 // parseCsv: numbers, quoting, line ends and chunk boundaries, labels and task inference, and every
-// kind of bad input giving its code, status, line and column.
+// kind of bad input giving its code, kind, line and column.
 
 import { describe, expect, it } from 'vitest';
 import { parseCsv, type CsvOptions } from '../../src/data/csv.js';
@@ -222,34 +222,34 @@ describe('target and task', () => {
 
   it('regression over text labels is a 422 non_numeric_target', async () => {
     const err = await dataError('a,y\n1,cat\n2,dog\n', { task: 'regression' });
-    expect([err.code, err.status]).toEqual(['non_numeric_target', 422]);
+    expect([err.code, err.kind]).toEqual(['non_numeric_target', 'unusable']);
     expect(err.message).toContain('"y"');
   });
 
   it('a missing target column is a 422 invalid_target that names it', async () => {
     const err = await dataError('a,b\n1,2\n', { target: 'label' });
-    expect([err.code, err.status]).toEqual(['invalid_target', 422]);
+    expect([err.code, err.kind]).toEqual(['invalid_target', 'unusable']);
     expect(err.message).toContain('"label"');
     expect(err.details).toMatchObject({ target: 'label' });
   });
 
   it('a single class is a 422 single_class', async () => {
     const err = await dataError('a,y\n1,cat\n2,cat\n3,cat\n');
-    expect([err.code, err.status]).toEqual(['single_class', 422]);
+    expect([err.code, err.kind]).toEqual(['single_class', 'unusable']);
     const numeric = await dataError('a,y\n1,4\n2,4\n3,4\n4,4\n');
     expect(numeric.code).toBe('single_class');
   });
 
   it('an unknown task is a 400 invalid_task', async () => {
     const err = await dataError('a,y\n1,2\n', { task: 'clustering' as never });
-    expect([err.code, err.status]).toEqual(['invalid_task', 400]);
+    expect([err.code, err.kind]).toEqual(['invalid_task', 'malformed']);
   });
 });
 
-describe('bad input → DataError with code, status, line and column', () => {
+describe('bad input → DataError with code, kind, line and column', () => {
   it('ragged rows name the line and the expected and actual field counts', async () => {
     const short = await dataError('a,b,y\n1,2,0\n3,4\n5,6,1\n');
-    expect([short.code, short.status]).toEqual(['invalid_csv', 400]);
+    expect([short.code, short.kind]).toEqual(['invalid_csv', 'malformed']);
     expect(short.details).toEqual({ line: 3, expected: 3, actual: 2 });
     expect(short.message).toContain('line 3');
     const long = await dataError('a,b,y\n1,2,0\n3,4,1,"x,y",9\n');
@@ -267,7 +267,7 @@ describe('bad input → DataError with code, status, line and column', () => {
 
   it('an unterminated quote names where the field starts', async () => {
     const err = await dataError('a,y\n1,0\n2,"never closed\n3,1\n');
-    expect([err.code, err.status]).toEqual(['invalid_csv', 400]);
+    expect([err.code, err.kind]).toEqual(['invalid_csv', 'malformed']);
     expect(err.details).toEqual({ line: 3, column: 2 });
     expect(err.message).toMatch(/never closed/);
   });
@@ -293,7 +293,7 @@ describe('bad input → DataError with code, status, line and column', () => {
     ];
     for (const [cell, why] of cases) {
       const err = await dataError(`a,b,y\n1,2,0\n3,${cell},1\n`);
-      expect([err.code, err.status], cell).toEqual(['invalid_cell', 422]);
+      expect([err.code, err.kind], cell).toEqual(['invalid_cell', 'unusable']);
       expect(err.details, cell).toMatchObject({ line: 3, column: 2, field: 'b' });
       expect(err.message, cell).toContain(why);
     }
@@ -315,21 +315,21 @@ describe('bad input → DataError with code, status, line and column', () => {
 
   it('an empty body, blank lines only, and a header without rows are empty_dataset', async () => {
     const empty = await dataError('');
-    expect([empty.code, empty.status]).toEqual(['empty_dataset', 400]);
+    expect([empty.code, empty.kind]).toEqual(['empty_dataset', 'malformed']);
     expect((await dataError('\n\r\n\n')).code).toBe('empty_dataset');
     expect((await dataError('\ufeff')).code).toBe('empty_dataset');
     const headerOnly = await dataError('a,b,y\n');
-    expect([headerOnly.code, headerOnly.status]).toEqual(['empty_dataset', 422]);
+    expect([headerOnly.code, headerOnly.kind]).toEqual(['empty_dataset', 'unusable']);
   });
 
   it('a header must have unique, non-empty names and at least two columns', async () => {
     const dup = await dataError('a,b,a\n1,2,3\n');
-    expect([dup.code, dup.status]).toEqual(['invalid_csv', 400]);
+    expect([dup.code, dup.kind]).toEqual(['invalid_csv', 'malformed']);
     expect(dup.details).toEqual({ line: 1, column: 3, field: 'a' });
     expect(dup.message).toContain('columns 1 and 3');
     expect((await dataError('a,,y\n1,2,3\n')).details).toEqual({ line: 1, column: 2 });
     const one = await dataError('y\n1\n2\n');
-    expect([one.code, one.status]).toEqual(['no_features', 422]);
+    expect([one.code, one.kind]).toEqual(['no_features', 'unusable']);
   });
 
   it('invalid UTF-8 in text is rejected', async () => {
@@ -343,13 +343,13 @@ describe('bad input → DataError with code, status, line and column', () => {
     const rows = (n: number) => `a,y\n${Array.from({ length: n }, (_, i) => `${i},${i % 2}`).join('\n')}\n`;
     expect((await parse(rows(10), { maxRows: 10 })).rows).toBe(10);
     const tooMany = await dataError(rows(11), { maxRows: 10 });
-    expect([tooMany.code, tooMany.status]).toEqual(['too_large', 413]);
+    expect([tooMany.code, tooMany.kind]).toEqual(['too_large', 'too_large']);
     const wide = await dataError('a,b,c,y\n1,2,3,4\n', { maxFeatures: 2 });
-    expect([wide.code, wide.status]).toEqual(['too_large', 413]);
+    expect([wide.code, wide.kind]).toEqual(['too_large', 'too_large']);
     expect((await parse('a,b,y\n1,2,3\n4,5,6\n', { maxFeatures: 2, task: 'regression' })).features).toBe(2);
     expect((await dataError(rows(6), { maxCells: 5 })).code).toBe('too_large');
     const longField = await dataError(`a,y\n1,"${'x'.repeat(100)}\n`, { maxFieldBytes: 64 });
-    expect([longField.code, longField.status]).toEqual(['invalid_csv', 400]);
+    expect([longField.code, longField.kind]).toEqual(['invalid_csv', 'malformed']);
     expect(longField.message).toContain('closing quote');
   });
 

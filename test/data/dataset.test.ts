@@ -97,6 +97,6 @@ describe('finishDataset', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(DataError);
-    expect([(err as DataError).code, (err as DataError).status]).toEqual(['too_many_classes', 422]);
+    expect([(err as DataError).code, (err as DataError).kind]).toEqual(['too_many_classes', 'unusable']);
   });
 });

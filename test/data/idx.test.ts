@@ -56,7 +56,7 @@ describe('parseIdx', () => {
 
   it('rejects a bad magic, an unknown type, and dimensions that do not fit the part', async () => {
     const bad = await idxError(new Uint8Array([0x50, 0x4b, 3, 4, 0, 0, 0, 0]), 'images');
-    expect([bad.code, bad.status]).toEqual(['invalid_idx', 400]);
+    expect([bad.code, bad.kind]).toEqual(['invalid_idx', 'malformed']);
     expect(bad.message).toContain('50 4b 03 04');
     expect((await idxError(new Uint8Array([0, 0, 0x07, 1, 0, 0, 0, 1, 5]), 'labels')).message).toContain('0x07');
     const swapped = await idxError(images, 'labels');
@@ -78,19 +78,19 @@ describe('parseIdx', () => {
 
   it('rejects gzip garbage and truncated gzip as invalid_idx, an empty part as empty_dataset', async () => {
     const garbage = await idxError(new Uint8Array([0x1f, 0x8b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), 'images');
-    expect([garbage.code, garbage.status]).toEqual(['invalid_idx', 400]);
+    expect([garbage.code, garbage.kind]).toEqual(['invalid_idx', 'malformed']);
     expect(garbage.message).toContain('gzip');
     const zipped = gz(images);
     const cut = await idxError(zipped.subarray(0, zipped.length - 6), 'images');
     expect(cut.code).toBe('invalid_idx');
     const empty = await idxError(new Uint8Array(0), 'labels');
-    expect([empty.code, empty.status]).toEqual(['empty_dataset', 400]);
+    expect([empty.code, empty.kind]).toEqual(['empty_dataset', 'malformed']);
   });
 
   it('refuses a header announcing more than maxBytes before allocating it', async () => {
     const huge = idxBytes(0x08, [60000, 28, 28], []); // header only: 47 MB announced
     const err = await idxError(huge, 'images', { maxBytes: 1_000_000 });
-    expect([err.code, err.status]).toEqual(['payload_too_large', 413]);
+    expect([err.code, err.kind]).toEqual(['payload_too_large', 'too_large']);
   });
 
   it('passes on errors of the upload itself unchanged, gzipped or not', async () => {
@@ -138,7 +138,7 @@ describe('datasetFromIdx', () => {
         return err as DataError;
       }
     })();
-    expect([mismatch?.code, mismatch?.status]).toEqual(['idx_mismatch', 422]);
+    expect([mismatch?.code, mismatch?.kind]).toEqual(['idx_mismatch', 'unusable']);
     expect(mismatch?.details).toEqual({ images: 3, labels: 2 });
     expect(() => datasetFromIdx(tensor([0, 2], new Uint8Array(0)), tensor([0], new Uint8Array(0)))).toThrow(
       expect.objectContaining({ code: 'empty_dataset' }),
@@ -150,10 +150,10 @@ describe('datasetFromIdx', () => {
       expect.objectContaining({ code: 'invalid_idx' }),
     );
     expect(() => datasetFromIdx(tensor([2, 2], new Uint8Array(4)), tensor([2], new Uint8Array([5, 5])))).toThrow(
-      expect.objectContaining({ code: 'single_class', status: 422 }),
+      expect.objectContaining({ code: 'single_class', kind: 'unusable' }),
     );
     expect(() => datasetFromIdx(tensor([3, 2], new Uint8Array(6)), tensor([3], new Uint8Array([0, 1, 2])), { maxRows: 2 })).toThrow(
-      expect.objectContaining({ code: 'too_large', status: 413 }),
+      expect.objectContaining({ code: 'too_large', kind: 'too_large' }),
     );
   });
 });

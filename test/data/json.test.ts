@@ -57,7 +57,7 @@ describe('parseJsonDataset', () => {
   it('rejects a body that is not an object {features, labels}', () => {
     for (const body of [null, undefined, 42, 'text', [[1, 2]], {}, { features: [[1]] }, { labels: [1] }, { features: 'x', labels: [] }]) {
       const err = dataError(body);
-      expect([err.code, err.status], JSON.stringify(body)).toEqual(['invalid_json_dataset', 400]);
+      expect([err.code, err.kind], JSON.stringify(body)).toEqual(['invalid_json_dataset', 'malformed']);
     }
   });
 
@@ -96,20 +96,20 @@ describe('parseJsonDataset', () => {
     expect(dataError({ features: [[1], [2], [3]], labels: sparse }).details).toEqual({ field: 'labels', index: 1 });
   });
 
-  it('maps unusable but well-formed bodies to 422', () => {
-    expect([dataError({ features: [], labels: [] }).code, dataError({ features: [], labels: [] }).status]).toEqual([
+  it('calls well-formed but unusable bodies unusable', () => {
+    expect([dataError({ features: [], labels: [] }).code, dataError({ features: [], labels: [] }).kind]).toEqual([
       'empty_dataset',
-      422,
+      'unusable',
     ]);
     expect(dataError({ features: [[], []], labels: [0, 1] }).code).toBe('no_features');
     expect(dataError({ features: [[1], [2]], labels: ['a', 'a'] }).code).toBe('single_class');
     const reg = dataError({ features: [[1], [2]], labels: ['a', 'b'] }, { task: 'regression' });
-    expect([reg.code, reg.status]).toEqual(['non_numeric_target', 422]);
+    expect([reg.code, reg.kind]).toEqual(['non_numeric_target', 'unusable']);
   });
 
   it('enforces maxRows, maxFeatures, maxCells and maxClasses', () => {
     const body = { features: [[1, 2], [3, 4], [5, 6]], labels: ['a', 'b', 'c'] };
-    expect(dataError(body, { maxRows: 2 }).status).toBe(413);
+    expect(dataError(body, { maxRows: 2 }).kind).toBe('too_large');
     expect(dataError(body, { maxFeatures: 1 }).code).toBe('too_large');
     expect(dataError(body, { maxCells: 5 }).code).toBe('too_large');
     expect(dataError(body, { maxClasses: 2 }).code).toBe('too_many_classes');

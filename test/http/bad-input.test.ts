@@ -631,19 +631,30 @@ describe('job specs', () => {
     expect(sigmoid.details).toEqual({ field: 'output' });
     const linear = await refusedJob({ datasetId, output: 'linear' }, 422, 'invalid_spec', /a linear output is for regression/);
     expect(linear.details).toEqual({ field: 'output' });
-    const early = await refusedJob({ datasetId, earlyStopping: { patience: 3 } }, 422, 'invalid_spec', /set validationSplit above 0/);
+    const early = await refusedJob({ datasetId, earlyStopping: { patience: 3 } }, 422, 'invalid_spec', /earlyStopping watches the validation loss: set validationSplit > 0/);
     expect(early.details).toEqual({ field: 'earlyStopping' });
-    const loss = await refusedJob({ datasetId, loss: 'binary_cross_entropy' }, 422, 'invalid_spec', /binary_cross_entropy goes with a sigmoid output/);
+    const loss = await refusedJob({ datasetId, loss: 'binary_cross_entropy' }, 422, 'invalid_spec', /loss 'binary_cross_entropy' needs a sigmoid output, but output is 'softmax'/);
     expect(loss.details).toEqual({ field: 'loss' });
     await refusedJob({ datasetId, faultInjection: { kind: 'crash', atEpoch: 1 } }, 422, 'invalid_spec', /FAULT_INJECTION=1/);
   });
 
   it('refuses at submission a network or batch too large for a worker to hold, naming the field', async () => {
     const wide = Array.from({ length: 4 }, () => ({ units: 4096 }));
-    const network = await refusedJob({ datasetId, hidden: wide }, 422, 'invalid_spec', /the network would have \d+ parameters; at most 20000000/);
+    const network = await refusedJob({ datasetId, hidden: wide }, 422, 'invalid_spec', /the network has \d+ parameters, more than the 16777216 allowed/);
     expect(network.details).toEqual({ field: 'hidden' });
     const batch = await refusedJob({ datasetId, hidden: [{ units: 4096 }], batchSize: 65536 }, 422, 'invalid_spec', /use a smaller batch/);
     expect(batch.details).toEqual({ field: 'batchSize' });
+  });
+
+  it('refuses at submission, in the engine\'s words, a network the engine would refuse: 64 features → 4096 → 4096', async () => {
+    const features = Array.from({ length: 8 }, (_, i) => Array.from({ length: 64 }, (_, j) => (i * 64 + j) % 7));
+    const wide = await api.post('/v1/datasets?name=wide', { features, labels: [0, 1, 0, 1, 0, 1, 0, 1] });
+    expect(wide.status).toBe(201);
+    const before = await jobCount();
+    const error = await refusedJob({ datasetId: wide.body.id, hidden: [{ units: 4096 }, { units: 4096 }] }, 422, 'invalid_spec',
+      /^the network has \d+ parameters, more than the 16777216 allowed; use fewer hidden units$/);
+    expect(error.details).toEqual({ field: 'hidden' });
+    expect(await jobCount()).toBe(before);
   });
 
   it('refuses 100 000 nested arrays as a job body', async () => {

@@ -1,6 +1,6 @@
 // Shapes a stored dataset into what the engine trains on, following the job's spec.
-import type { TrainingData } from '../engine/types.js';
-import type { DatasetData } from '../store/datasets.js';
+import type { TrainingData } from '../../engine/types.js';
+import type { DatasetData } from '../../store/types.js';
 
 export function trainingData(
   d: DatasetData, rows: number, features: number, standardize: boolean,

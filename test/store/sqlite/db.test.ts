@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrate, openDatabase } from '../../src/store/db.js';
+import { migrate, openDatabase } from '../../../src/store/sqlite/db.js';
 
 const dirs: string[] = [];
 const tmp = () => {

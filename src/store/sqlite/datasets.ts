@@ -1,29 +1,8 @@
 // The datasets table family: metadata in `datasets`, the numbers in `dataset_data`.
 import { randomUUID } from 'node:crypto';
-import type { ParsedDataset, Task } from '../data/types.js';
+import type { ParsedDataset, Task } from '../../data/types.js';
+import type { Dataset, DatasetData, DatasetStore } from '../types.js';
 import type { Db } from './db.js';
-
-export interface Dataset {
-  id: string;
-  name: string;
-  rows: number;
-  features: number;
-  featureNames: string[];
-  targetName: string;
-  task: Task;
-  classes: (string | number)[] | null;
-  bytes: number;
-  createdAt: string;
-}
-
-/** The numbers a worker trains on, as stored. */
-export interface DatasetData {
-  x: Float32Array | Uint8Array;
-  labels: Int32Array | null;
-  targets: Float32Array | null;
-  mean: Float32Array;
-  std: Float32Array;
-}
 
 interface DatasetRow {
   id: string; name: string; rows: number; features: number; feature_names: string; target_name: string;
@@ -51,7 +30,7 @@ function typed<T extends Float32Array | Int32Array | Uint8Array>(
   return new make(copy);
 }
 
-export function createDatasetRepository(db: Db) {
+export function createDatasetStore(db: Db): DatasetStore {
   const insertMeta = db.prepare(`INSERT INTO datasets (${COLUMNS}) VALUES
     (@id, @name, @rows, @features, @feature_names, @target_name, @task, @classes, @x_type, @bytes, @created_at)`);
   const insertData = db.prepare('INSERT INTO dataset_data (dataset_id, x, y, mean, std) VALUES (?, ?, ?, ?, ?)');
@@ -67,8 +46,7 @@ export function createDatasetRepository(db: Db) {
   const deleteOne = db.prepare('DELETE FROM datasets WHERE id = ?');
 
   return {
-    /** Stores a parsed dataset in one transaction: either all of it is there afterwards, or none. */
-    create(name: string, d: ParsedDataset): Dataset {
+    async create(name: string, d: ParsedDataset): Promise<Dataset> {
       const y = d.task === 'classification' ? d.labels! : d.targets!;
       const row: DatasetRow = {
         id: randomUUID(), name, rows: d.rows, features: d.features,
@@ -83,17 +61,17 @@ export function createDatasetRepository(db: Db) {
       })();
       return toDataset(row);
     },
-    get(id: string): Dataset | null {
+    async get(id: string): Promise<Dataset | null> {
       const r = selectOne.get(id) as DatasetRow | undefined;
       return r ? toDataset(r) : null;
     },
-    list(limit: number, offset: number): { items: Dataset[]; total: number } {
+    async list(limit: number, offset: number) {
       return {
         items: (selectPage.all(limit, offset) as DatasetRow[]).map(toDataset),
         total: countAll.get() as number,
       };
     },
-    data(id: string): DatasetData | null {
+    async data(id: string): Promise<DatasetData | null> {
       const r = selectData.get(id) as
         | { x_type: 'u8' | 'f32'; x: Buffer; y: Buffer; mean: Buffer; std: Buffer; task: Task }
         | undefined;
@@ -106,8 +84,7 @@ export function createDatasetRepository(db: Db) {
         std: typed(r.std, Float32Array),
       };
     },
-    /** Deletes unless a queued or running job still needs the rows. */
-    delete(id: string): 'deleted' | 'not_found' | 'in_use' {
+    async delete(id: string) {
       return db.transaction(() => {
         if (!selectOne.get(id)) return 'not_found' as const;
         if ((activeJobs.get(id) as number) > 0) return 'in_use' as const;
@@ -117,5 +94,3 @@ export function createDatasetRepository(db: Db) {
     },
   };
 }
-
-export type DatasetRepository = ReturnType<typeof createDatasetRepository>;

@@ -1,13 +1,16 @@
-// Predictions and evaluations: small batches on the event loop from a cache of loaded models,
-// large ones in a separate prediction pool so that they never wait behind a training job.
+// The models service: models as stored, predictions and evaluations. Small batches run on the event
+// loop from a cache of loaded models, large ones in a separate prediction pool so that they never
+// wait behind a training job.
 import { Piscina } from 'piscina';
-import type { Config } from '../config.js';
-import { createPredictor, decodeModel, regression_scores, type Predictor } from '../engine/index.js';
-import type { DatasetRepository } from '../store/datasets.js';
-import type { ModelInfo, ModelRepository } from '../store/models.js';
-import { errors } from './errors.js';
-import type { PredictTask } from './messages.js';
-import { workerFile } from './worker-file.js';
+import type { Config } from '../../config.js';
+import { createPredictor, decodeModel, regression_scores, type Predictor } from '../../engine/index.js';
+import type { ModelInfo, Page, Store } from '../../store/types.js';
+import { errors } from '../errors.js';
+import { workerPath } from '../worker-path.js';
+import type { PredictTask } from './predict-worker.js';
+import { classify, values } from './shape.js';
+
+export type { ModelInfo };
 
 export type Prediction = { label: string | number; probabilities: number[] } | { value: number };
 
@@ -15,20 +18,22 @@ interface Loaded { info: ModelInfo; bytes: Uint8Array; predictor: Predictor }
 
 const CACHE_SIZE = 32;
 
-export function createPredictions(deps: { config: Config; models: ModelRepository; datasets: DatasetRepository }) {
-  const { config, models, datasets } = deps;
+export function createModelService(deps: { config: Config; store: Store }) {
+  const { config, store } = deps;
   const cache = new Map<string, Loaded>();
-  const pool = new Piscina({ filename: workerFile(), minThreads: 0, maxThreads: 1, idleTimeout: 30_000 });
+  const pool = new Piscina({
+    filename: workerPath(import.meta.url, './predict-worker.js'), minThreads: 0, maxThreads: 1, idleTimeout: 30_000,
+  });
 
-  function load(id: string): Loaded {
+  async function load(id: string): Promise<Loaded> {
     const hit = cache.get(id);
     if (hit) {
       cache.delete(id); // re-insert: Map order is our LRU order
       cache.set(id, hit);
       return hit;
     }
-    const info = models.get(id);
-    const bytes = info && models.bytes(id);
+    const info = await store.models.get(id);
+    const bytes = info && await store.models.bytes(id);
     if (!info || !bytes) throw errors.notFound('model', id);
     const loaded = { info, bytes, predictor: createPredictor(decodeModel(bytes)) };
     cache.set(id, loaded);
@@ -39,7 +44,7 @@ export function createPredictions(deps: { config: Config; models: ModelRepositor
   /** Raw model outputs, rows × outputs: inline for small batches, in the pool for large ones. */
   async function outputs(m: Loaded, x: Float32Array, rows: number): Promise<Float32Array> {
     if (rows <= config.predictInlineMaxRows) return m.predictor.predict(x, rows);
-    const task: PredictTask = { kind: 'predict', model: m.bytes, x, rows };
+    const task: PredictTask = { model: m.bytes, x, rows };
     return pool.run(task) as Promise<Float32Array>;
   }
 
@@ -67,39 +72,36 @@ export function createPredictions(deps: { config: Config; models: ModelRepositor
   }
 
   function shape(info: ModelInfo, out: Float32Array, rows: number): Prediction[] {
-    const k = out.length / rows;
+    if (info.task === 'regression') return values(out, rows).map((value) => ({ value }));
+    const { probabilities, best, classes } = classify(info, out, rows);
     const result: Prediction[] = new Array(rows);
     for (let i = 0; i < rows; i++) {
-      if (info.task === 'regression') {
-        result[i] = { value: out[i * k] };
-      } else {
-        const probabilities = k === 1 ? [1 - out[i], out[i]] : Array.from(out.subarray(i * k, (i + 1) * k));
-        let best = 0;
-        for (let c = 1; c < probabilities.length; c++) if (probabilities[c] > probabilities[best]) best = c;
-        result[i] = { label: info.classes![best], probabilities };
-      }
+      result[i] = { label: info.classes![best[i]], probabilities: Array.from(probabilities.subarray(i * classes, (i + 1) * classes)) };
     }
     return result;
   }
 
   return {
-    info(id: string): ModelInfo {
-      return load(id).info;
+    get: async (id: string) => (await load(id)).info,
+    list: (limit: number, offset: number): Promise<Page<ModelInfo>> => store.models.list(limit, offset),
+    async delete(id: string): Promise<void> {
+      if (!await store.models.delete(id)) throw errors.notFound('model', id);
+      cache.delete(id);
     },
     /** Raw outputs for the V2 protocol: probabilities (or values) as a flat rows × k array. */
     async raw(id: string, x: Float32Array, rows: number): Promise<{ info: ModelInfo; out: Float32Array }> {
-      const m = load(id);
+      const m = await load(id);
       return { info: m.info, out: await outputs(m, x, rows) };
     },
     async predict(id: string, instances: number[][]): Promise<Prediction[]> {
-      const m = load(id);
+      const m = await load(id);
       const x = pack(m.info, instances);
       return shape(m.info, await outputs(m, x, instances.length), instances.length);
     },
     async evaluate(id: string, datasetId: string) {
-      const m = load(id);
-      const meta = datasets.get(datasetId);
-      const data = meta && datasets.data(datasetId);
+      const m = await load(id);
+      const meta = await store.datasets.get(datasetId);
+      const data = meta && await store.datasets.data(datasetId);
       if (!meta || !data) throw errors.invalidInput(`dataset ${datasetId} does not exist`, { field: 'datasetId' });
       if (meta.features !== m.info.features) {
         throw errors.invalidInput(`dataset ${datasetId} has ${meta.features} features; the model expects ${m.info.features}`, { field: 'datasetId' });
@@ -111,10 +113,7 @@ export function createPredictions(deps: { config: Config; models: ModelRepositor
       const out = await outputs(m, x, meta.rows);
       return m.info.task === 'regression'
         ? regressionScores(out, data.targets!, meta.rows)
-        : classificationScores(out, data.labels!, meta.rows, meta.classes!, m.info.classes!);
-    },
-    forget(id: string) {
-      cache.delete(id);
+        : classificationScores(m.info, out, data.labels!, meta.rows, meta.classes!);
     },
     close: () => pool.destroy(),
   };
@@ -128,23 +127,19 @@ function regressionScores(out: Float32Array, targets: Float32Array, rows: number
 
 /** Accuracy, mean cross-entropy and a confusion matrix (rows: true class, columns: predicted, both in the model's class order). */
 function classificationScores(
-  out: Float32Array, labels: Int32Array, rows: number,
-  datasetClasses: (string | number)[], modelClasses: (string | number)[],
+  info: ModelInfo, out: Float32Array, labels: Int32Array, rows: number, datasetClasses: (string | number)[],
 ) {
-  const k = modelClasses.length;
-  const width = out.length / rows;
+  const modelClasses = info.classes!;
+  const { probabilities, best, classes: k } = classify(info, out, rows);
   const index = new Map(modelClasses.map((c, i) => [String(c), i]));
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   let correct = 0, loss = 0, scored = 0;
   for (let i = 0; i < rows; i++) {
     const truth = index.get(String(datasetClasses[labels[i]]));
     if (truth === undefined) continue; // a class the model never saw cannot be scored
-    let best = 0;
-    const p = (c: number) => (width === 1 ? (c === 1 ? out[i] : 1 - out[i]) : out[i * width + c]);
-    for (let c = 1; c < k; c++) if (p(c) > p(best)) best = c;
-    confusion[truth][best]++;
-    if (best === truth) correct++;
-    loss -= Math.log(Math.max(p(truth), 1e-12));
+    confusion[truth][best[i]]++;
+    if (best[i] === truth) correct++;
+    loss -= Math.log(Math.max(probabilities[i * k + truth], 1e-12));
     scored++;
   }
   if (scored === 0) {
@@ -153,4 +148,4 @@ function classificationScores(
   return { rows: scored, loss: loss / scored, accuracy: correct / scored, classes: modelClasses, confusionMatrix: confusion };
 }
 
-export type Predictions = ReturnType<typeof createPredictions>;
+export type ModelService = ReturnType<typeof createModelService>;

@@ -1,24 +1,13 @@
-// The Piscina worker: a thin adapter that reads a job's dataset and checkpoint from its own read-only
-// SQLite connection, drives the engine epoch by epoch, and posts progress, epochs (with the resumable
-// state to checkpoint) and the final model back over the job's MessagePort. It writes nothing.
+// The training pool's worker: a thin adapter that drives the engine epoch by epoch over the rows and
+// checkpoint the main thread hands it, and posts progress, epochs (with the resumable state to
+// checkpoint) and the final model back over the job's MessagePort. It touches no store.
 import { setPriority } from 'node:os';
-import { createPredictor, createTrainer, decodeModel, EngineError } from '../engine/index.js';
-import { createDatasetRepository } from '../store/datasets.js';
-import { openDatabase } from '../store/db.js';
-import { createJobRepository } from '../store/jobs.js';
-import { CONTROL, type PredictTask, type StopReason, type TrainTask, type WorkerMessage } from './messages.js';
-import { engineSpecs } from './spec.js';
+import { createTrainer, EngineError } from '../../engine/index.js';
+import { CONTROL, type StopReason, type TrainTask, type WorkerMessage } from './messages.js';
+import { engineSpecs } from './resolve.js';
 import { trainingData } from './training-data.js';
 
-export default function run(task: TrainTask | PredictTask): unknown {
-  return task.kind === 'train' ? train(task) : predict(task);
-}
-
-function predict(task: PredictTask): Float32Array {
-  return createPredictor(decodeModel(task.model)).predict(task.x, task.rows);
-}
-
-function train(task: TrainTask): void {
+export default function train(task: TrainTask): void {
   // On Linux, priority 0 means the calling thread: only this training thread yields, not the process.
   try { setPriority(0, task.nice); } catch { /* not permitted here: train at normal priority */ }
   const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => task.port.postMessage(m, transfer);
@@ -36,25 +25,10 @@ function train(task: TrainTask): void {
 }
 
 function trainJob(task: TrainTask, post: (m: WorkerMessage, transfer?: ArrayBuffer[]) => void): void {
-  const db = openDatabase(task.databasePath, { readonly: true });
-  let data, checkpoint, rows;
-  try {
-    const datasets = createDatasetRepository(db);
-    const meta = datasets.get(task.spec.datasetId);
-    data = datasets.data(task.spec.datasetId);
-    if (!meta || !data) {
-      post({ type: 'failed', code: 'dataset_gone', message: `dataset ${task.spec.datasetId} no longer exists` });
-      return;
-    }
-    rows = meta.rows;
-    checkpoint = createJobRepository(db).checkpoint(task.jobId);
-  } finally {
-    db.close();
-  }
-
+  const { rows } = task.dataset;
   const { network, training } = engineSpecs(task.spec, task.dataset);
-  const trainer = createTrainer(network, training, trainingData(data, rows, task.dataset.features, task.spec.standardize),
-    { state: checkpoint?.state });
+  const trainer = createTrainer(network, training, trainingData(task.data, rows, task.dataset.features, task.spec.standardize),
+    { state: task.checkpoint ?? undefined });
   const trainRows = rows - Math.floor(rows * task.spec.validationSplit);
   post({ type: 'started', resumedFromEpoch: trainer.epochsDone, trainRows });
 

@@ -1,18 +1,22 @@
-// What a worker and the main thread say to each other: the task a worker receives and the messages
-// it posts back over its MessagePort, in order (progress…, epoch…, then exactly one done or failed).
+// What a training worker and the main thread say to each other: the task a worker receives and the
+// messages it posts back over its MessagePort, in order (started, progress…, epoch…, then exactly one
+// done or failed).
 import type { MessagePort } from 'node:worker_threads';
-import type { EpochMetrics } from '../engine/types.js';
+import type { EpochMetrics } from '../../engine/types.js';
+import type { Dataset, DatasetData } from '../../store/types.js';
 import type { FaultInjection, JobSpec } from './spec.js';
 
 /** Control word shared with a training worker: the main thread stores, the worker polls per minibatch. */
 export const CONTROL = { run: 0, cancel: 1, interrupt: 2 } as const;
 
 export interface TrainTask {
-  kind: 'train';
   jobId: string;
-  databasePath: string;
   spec: JobSpec;
-  dataset: { features: number; task: 'classification' | 'regression'; classes: (string | number)[] | null; featureNames: string[]; targetName: string };
+  dataset: Pick<Dataset, 'rows' | 'features' | 'task' | 'classes' | 'featureNames' | 'targetName'>;
+  /** The rows, read by the main thread from the store and transferred, not copied. */
+  data: DatasetData;
+  /** The engine's training state saved after the last epoch, or null for a fresh start. */
+  checkpoint: Uint8Array | null;
   /** Int32Array(1) over it: CONTROL.run, .cancel or .interrupt. */
   control: SharedArrayBuffer;
   /** Wall-clock time (ms since epoch) past which the job stops and keeps its best model, or null. */
@@ -24,13 +28,6 @@ export interface TrainTask {
   fault: FaultInjection | null;
 }
 
-export interface PredictTask {
-  kind: 'predict';
-  model: Uint8Array;
-  x: Float32Array;
-  rows: number;
-}
-
 export type StopReason = 'completed' | 'early_stopping' | 'time_limit' | 'cancelled' | 'interrupted';
 
 export type WorkerMessage =
@@ -39,3 +36,10 @@ export type WorkerMessage =
   | { type: 'epoch'; metrics: EpochMetrics; state: Uint8Array }
   | { type: 'done'; reason: StopReason; model: Uint8Array | null; bestEpoch: number | null }
   | { type: 'failed'; code: string; message: string };
+
+/** The buffers of a task that move to the worker rather than being copied. */
+export function transferables(task: TrainTask): ArrayBuffer[] {
+  const { x, labels, targets, mean, std } = task.data;
+  const views = [x, labels, targets, mean, std, task.checkpoint].filter((v) => v !== null);
+  return [...new Set(views.map((v) => v.buffer as ArrayBuffer))];
+}

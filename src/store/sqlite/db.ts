@@ -1,4 +1,4 @@
-// Opens the SQLite file and brings its schema up to date from migrations/ (numbered SQL files, each
+// Opens the SQLite file and brings its schema up to date from migrations/sqlite/ (numbered SQL files, each
 // applied once, in order, inside its own transaction, and recorded in schema_migrations).
 import Database from 'better-sqlite3';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 export type Db = Database.Database;
 
-export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../migrations');
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../migrations/sqlite');
 
 export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
   if (!options.readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });

@@ -1,0 +1,111 @@
+// The jobs service: submission with the one spec, the queue's view of a job (live progress and ETA
+// over the stored figures), cancel, epochs and live events. HTTP knows only these calls.
+import type { Logger } from 'pino';
+import type { Config } from '../../config.js';
+import { FINISHED, type EpochRecord, type Job, type JobStatus, type Page, type Store } from '../../store/types.js';
+import { errors } from '../errors.js';
+import { createJobEvents, type JobEvent } from './events.js';
+import { createRunner } from './runner.js';
+import { resolveSpec } from './resolve.js';
+import type { JobSpec, JobSpecRequest } from './spec.js';
+
+export type { JobEvent } from './events.js';
+
+/** A job in one of these states will not change again. */
+export const isFinished = (status: JobStatus) => FINISHED.includes(status);
+
+export function createJobService(deps: { config: Config; store: Store<JobSpec>; logger: Logger }) {
+  const { config, store } = deps;
+  const log = deps.logger.child({ component: 'jobs' });
+  const events = createJobEvents();
+  const runner = createRunner({ ...deps, events, view });
+
+  /** The stored job with what only the runner knows overlaid: progress inside the epoch, speed, ETA. */
+  function view(job: Job<JobSpec>): Job<JobSpec> {
+    const l = runner.live(job.id);
+    if (!l || job.status !== 'running') return job;
+    const done = l.epochsDone + l.fraction;
+    const epochMs = l.lastEpochMs ?? (l.fraction > 0 ? (Date.now() - l.epochStartedAt) / l.fraction : null);
+    return {
+      ...job,
+      progress: Math.min(1, done / job.epochs),
+      samplesPerSec: l.samplesPerSec ?? job.samplesPerSec,
+      etaSeconds: epochMs === null ? null : Math.max(0, ((job.epochs - done) * epochMs) / 1000),
+    };
+  }
+
+  async function find(id: string): Promise<Job<JobSpec>> {
+    const job = await store.jobs.get(id);
+    if (!job) throw errors.notFound('job', id);
+    return job;
+  }
+
+  return {
+    async submit(input: JobSpecRequest): Promise<Job<JobSpec>> {
+      if (!runner.accepting()) throw errors.shuttingDown();
+      const dataset = await store.datasets.get(input.datasetId);
+      if (!dataset) throw errors.invalidInput(`dataset ${input.datasetId} does not exist`, { field: 'datasetId' });
+      if (input.faultInjection && !config.faultInjection) {
+        throw errors.invalidSpec('faultInjection', 'faultInjection is accepted only when the service runs with FAULT_INJECTION=1');
+      }
+      const spec = resolveSpec(input, dataset, () => Math.floor(Math.random() * 2 ** 31));
+      const job = await store.jobs.create(spec, config.maxQueuedJobs);
+      if (!job) throw errors.queueFull(config.maxQueuedJobs);
+      log.info({ jobId: job.id, datasetId: spec.datasetId, event: 'queued' }, 'job queued');
+      runner.queued();
+      return job;
+    },
+
+    async cancel(id: string): Promise<Job<JobSpec>> {
+      const job = await find(id);
+      if (job.status !== 'queued' && job.status !== 'running') {
+        throw errors.conflict('job_finished', `job ${id} has already ${job.status}; only queued or running jobs can be cancelled`);
+      }
+      runner.cancel(id);
+      await store.jobs.cancel(id);
+      log.info({ jobId: id, event: 'cancelled' }, 'job cancelled');
+      const cancelled = view(await find(id));
+      events.emit(id, { type: 'status', data: cancelled });
+      return cancelled;
+    },
+
+    get: async (id: string) => view(await find(id)),
+
+    async list(filter: { status?: JobStatus; limit: number; offset: number }): Promise<Page<Job<JobSpec>>> {
+      const page = await store.jobs.list(filter);
+      return { ...page, items: page.items.map(view) };
+    },
+
+    /** The epochs after `since`; 404 for an unknown job. */
+    async epochs(id: string, since: number): Promise<EpochRecord[]> {
+      await find(id);
+      return store.jobs.epochs(id, since);
+    },
+
+    /**
+     * Follows a job: first the epochs after `since`, then its status, then every event as it comes,
+     * until the returned function is called. Subscribes before reading history, so nothing falls between.
+     */
+    async follow(id: string, since: number, listener: (e: JobEvent) => void): Promise<() => void> {
+      await find(id);
+      let lastEpoch = since;
+      const onEvent = (e: JobEvent) => {
+        if (e.type === 'epoch') {
+          if (e.data.epoch <= lastEpoch) return;
+          lastEpoch = e.data.epoch;
+        }
+        listener(e);
+      };
+      const unsubscribe = events.subscribe(id, onEvent);
+      for (const epoch of await store.jobs.epochs(id, since)) onEvent({ type: 'epoch', data: epoch });
+      onEvent({ type: 'status', data: view(await find(id)) });
+      return unsubscribe;
+    },
+
+    start: () => runner.start(),
+    ready: () => runner.accepting(),
+    close: (timeoutMs?: number) => runner.close(timeoutMs),
+  };
+}
+
+export type JobService = ReturnType<typeof createJobService>;

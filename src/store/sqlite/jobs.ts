@@ -1,0 +1,143 @@
+// The jobs table family: jobs, their per-epoch metrics and their latest checkpoint, and the
+// hand-over of a finished job's model. Every state change that spans tables is one transaction.
+import { randomUUID } from 'node:crypto';
+import type {
+  Checkpoint, EpochRecord, Job, JobStatus, JobStore, NewModel, StoredSpec,
+} from '../types.js';
+import type { Db } from './db.js';
+
+interface JobRow {
+  seq: number; id: string; dataset_id: string | null; status: JobStatus; spec: string; epoch: number;
+  epochs: number; progress: number; metrics: string | null; samples_per_sec: number | null;
+  model_id: string | null; stop_reason: string | null; error_code: string | null;
+  error_message: string | null; attempts: number; runtime_ms: number; created_at: string;
+  started_at: string | null; finished_at: string | null; updated_at: string;
+}
+
+function toJob<S extends StoredSpec>(r: JobRow): Job<S> {
+  return {
+    id: r.id, datasetId: r.dataset_id, status: r.status, progress: r.progress, epoch: r.epoch,
+    epochs: r.epochs, metrics: r.metrics === null ? null : JSON.parse(r.metrics),
+    samplesPerSec: r.samples_per_sec, etaSeconds: null,
+    modelId: r.model_id, stopReason: r.stop_reason,
+    error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
+    createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at, updatedAt: r.updated_at,
+    spec: JSON.parse(r.spec),
+  };
+}
+
+const now = () => new Date().toISOString();
+const blob = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobStore<S> {
+  const insert = db.prepare(`INSERT INTO jobs (id, dataset_id, status, spec, epochs, created_at, updated_at)
+    VALUES (@id, @dataset_id, 'queued', @spec, @epochs, @at, @at)`);
+  const selectOne = db.prepare('SELECT * FROM jobs WHERE id = ?');
+  const countQueued = db.prepare("SELECT count(*) FROM jobs WHERE status = 'queued'").pluck();
+  const selectPage = db.prepare(`SELECT * FROM jobs WHERE @status IS NULL OR status = @status
+    ORDER BY seq DESC LIMIT @limit OFFSET @offset`);
+  const countPage = db.prepare('SELECT count(*) FROM jobs WHERE @status IS NULL OR status = @status').pluck();
+  // One statement picks and marks the oldest queued job: the claim cannot be split by another writer.
+  const claim = db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1,
+    started_at = coalesce(started_at, @at), updated_at = @at
+    WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1) RETURNING *`);
+  const insertEpoch = db.prepare('INSERT INTO epochs (job_id, epoch, metrics, at) VALUES (?, ?, ?, ?)');
+  const upsertCheckpoint = db.prepare(`INSERT INTO checkpoints (job_id, epoch, state, updated_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (job_id) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, updated_at = excluded.updated_at`);
+  const updateAfterEpoch = db.prepare(`UPDATE jobs SET epoch = @epoch, progress = min(1.0, @epoch * 1.0 / epochs),
+    metrics = @metrics, samples_per_sec = @sps, runtime_ms = runtime_ms + @duration, updated_at = @at
+    WHERE id = @id AND status = 'running'`);
+  const selectCheckpoint = db.prepare('SELECT epoch, state FROM checkpoints WHERE job_id = ?');
+  const deleteCheckpoint = db.prepare('DELETE FROM checkpoints WHERE job_id = ?');
+  const selectRuntime = db.prepare('SELECT runtime_ms FROM jobs WHERE id = ?').pluck();
+  const selectEpochs = db.prepare('SELECT epoch, metrics, at FROM epochs WHERE job_id = ? AND epoch > ? ORDER BY epoch');
+  const finish = db.prepare(`UPDATE jobs SET status = @status, model_id = @model_id, stop_reason = @stop_reason,
+    error_code = @error_code, error_message = @error_message, finished_at = @at, updated_at = @at,
+    progress = CASE WHEN @status = 'succeeded' THEN 1 ELSE progress END
+    WHERE id = @id AND status IN ('queued', 'running')`);
+  const requeue = db.prepare("UPDATE jobs SET status = 'queued', updated_at = @at WHERE id = @id AND status = 'running'");
+  const requeueAll = db.prepare("UPDATE jobs SET status = 'queued', updated_at = ? WHERE status = 'running'");
+  const insertModel = db.prepare(`INSERT INTO models (id, job_id, dataset_id, task, architecture, metrics, classes,
+    feature_names, features, best_epoch, created_at) VALUES (@id, @job_id, @dataset_id, @task, @architecture,
+    @metrics, @classes, @feature_names, @features, @best_epoch, @at)`);
+  const insertModelData = db.prepare('INSERT INTO model_data (model_id, bytes) VALUES (?, ?)');
+
+  function get(id: string): Job<S> | null {
+    const r = selectOne.get(id) as JobRow | undefined;
+    return r ? toJob<S>(r) : null;
+  }
+
+  function finishWith(id: string, status: JobStatus, fields: {
+    modelId?: string; stopReason?: string; error?: { code: string; message: string };
+  }): boolean {
+    const changed = finish.run({
+      id, status, at: now(), model_id: fields.modelId ?? null, stop_reason: fields.stopReason ?? null,
+      error_code: fields.error?.code ?? null, error_message: fields.error?.message ?? null,
+    }).changes > 0;
+    if (changed) deleteCheckpoint.run(id);
+    return changed;
+  }
+
+  const create = db.transaction((spec: S, maxQueued: number): Job<S> | null => {
+    if ((countQueued.get() as number) >= maxQueued) return null;
+    const id = randomUUID();
+    insert.run({ id, dataset_id: spec.datasetId, spec: JSON.stringify(spec), epochs: spec.epochs, at: now() });
+    return get(id);
+  });
+
+  const recordEpoch = db.transaction((id: string, record: EpochRecord, samplesPerSec: number, state: Uint8Array) => {
+    const { epoch, at, ...metrics } = record;
+    const updated = updateAfterEpoch.run({
+      id, epoch, metrics: JSON.stringify(record), sps: samplesPerSec, duration: Math.round(record.durationMs), at,
+    }).changes > 0;
+    if (!updated) return false; // cancelled or finished meanwhile: the epoch belongs to no run
+    insertEpoch.run(id, epoch, JSON.stringify(metrics), at);
+    upsertCheckpoint.run(id, epoch, blob(state), at);
+    return true;
+  });
+
+  const succeed = db.transaction((id: string, model: NewModel, stopReason: string): string | null => {
+    const job = get(id);
+    const modelId = randomUUID();
+    if (!job || !finishWith(id, 'succeeded', { modelId, stopReason })) return null;
+    insertModel.run({
+      id: modelId, job_id: id, dataset_id: job.datasetId, task: model.task,
+      architecture: JSON.stringify(model.architecture), metrics: JSON.stringify(model.metrics),
+      classes: model.classes === null ? null : JSON.stringify(model.classes),
+      feature_names: JSON.stringify(model.featureNames), features: model.features,
+      best_epoch: model.bestEpoch, at: now(),
+    });
+    insertModelData.run(modelId, blob(model.bytes));
+    return modelId;
+  });
+
+  return {
+    create: async (spec, maxQueued) => create(spec, maxQueued),
+    get: async (id) => get(id),
+    async list(filter) {
+      // A null status matches every job, so one prepared statement serves both.
+      const status = filter.status ?? null;
+      const rows = selectPage.all({ status, limit: filter.limit, offset: filter.offset }) as JobRow[];
+      return { items: rows.map((r) => toJob<S>(r)), total: countPage.get({ status }) as number };
+    },
+    async claim() {
+      const r = claim.get({ at: now() }) as JobRow | undefined;
+      return r ? toJob<S>(r) : null;
+    },
+    recordEpoch: async (id, record, samplesPerSec, state) => recordEpoch(id, record, samplesPerSec, state),
+    async checkpoint(id): Promise<Checkpoint | null> {
+      const r = selectCheckpoint.get(id) as { epoch: number; state: Buffer } | undefined;
+      return r ? { epoch: r.epoch, state: new Uint8Array(r.state) } : null;
+    },
+    runtimeMs: async (id) => (selectRuntime.get(id) as number | undefined) ?? 0,
+    async epochs(id, since) {
+      return (selectEpochs.all(id, since) as { epoch: number; metrics: string; at: string }[])
+        .map((r) => ({ epoch: r.epoch, ...JSON.parse(r.metrics), at: r.at }));
+    },
+    succeed: async (id, model, stopReason) => succeed(id, model, stopReason),
+    fail: async (id, error) => finishWith(id, 'failed', { error }),
+    cancel: async (id) => finishWith(id, 'cancelled', { stopReason: 'cancelled' }),
+    requeue: async (id) => requeue.run({ id, at: now() }).changes > 0,
+    requeueAllRunning: async () => requeueAll.run(now()).changes,
+  };
+}

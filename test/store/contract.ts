@@ -1,0 +1,224 @@
+// The store contract: what every backend must do, run against each of them (sqlite.test.ts, and any
+// other backend's test file, call describeStoreContract with a factory of fresh, migrated stores).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ParsedDataset } from '../../src/data/types.js';
+import type { JobSpec } from '../../src/services/jobs/spec.js';
+import type { EpochRecord, NewModel, Store } from '../../src/store/types.js';
+
+export function describeStoreContract(backend: string, open: () => Promise<Store<JobSpec>>) {
+  describe(`store contract: ${backend}`, () => {
+    let store: Store<JobSpec>;
+    let datasetId: string;
+
+    const parsed = (): ParsedDataset => ({
+      rows: 2, features: 1, featureNames: ['x'], targetName: 'y', x: new Float32Array([0, 1]),
+      task: 'classification', classes: ['a', 'b'], labels: new Int32Array([0, 1]), targets: null,
+      mean: new Float32Array([0.5]), std: new Float32Array([0.5]),
+    });
+    const spec = (epochs = 3): JobSpec => ({
+      datasetId, hidden: [{ units: 4, activation: 'relu', dropout: 0 }], output: 'softmax',
+      loss: 'categorical_cross_entropy',
+      optimizer: { learningRate: 0.1, momentum: 0.9, nesterov: false, decay: 0, decayPer: 'epoch' },
+      batchSize: 2, epochs, l2: 0, seed: 1, validationSplit: 0, earlyStopping: null, standardize: true,
+      maxRuntimeSeconds: null,
+    });
+    const epoch = (n: number): EpochRecord => ({
+      epoch: n, loss: 1 / n, valLoss: null, accuracy: 0.5, valAccuracy: null, mse: null, mae: null, r2: null,
+      valMse: null, valMae: null, valR2: null, learningRate: 0.1, durationMs: 10, at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+    });
+    const model: NewModel = {
+      task: 'classification', architecture: { inputs: 1 }, metrics: { loss: 1 }, classes: ['a', 'b'],
+      featureNames: ['x'], features: 1, bestEpoch: 3, bytes: new Uint8Array([1, 2, 3]),
+    };
+    const create = async (s = spec()) => (await store.jobs.create(s, 1000))!;
+
+    beforeEach(async () => {
+      store = await open();
+      datasetId = (await store.datasets.create('d', parsed())).id;
+    });
+    afterEach(async () => store.close());
+
+    describe('datasets', () => {
+      it('stores a dataset whole and reads its numbers back', async () => {
+        const got = await store.datasets.get(datasetId);
+        expect(got).toMatchObject({ name: 'd', rows: 2, features: 1, featureNames: ['x'], targetName: 'y', task: 'classification', classes: ['a', 'b'] });
+        const data = (await store.datasets.data(datasetId))!;
+        expect(data.x).toEqual(new Float32Array([0, 1]));
+        expect(data.labels).toEqual(new Int32Array([0, 1]));
+        expect(data.targets).toBeNull();
+        expect(data.mean).toEqual(new Float32Array([0.5]));
+        expect(await store.datasets.data('nope')).toBeNull();
+        expect(await store.datasets.get('nope')).toBeNull();
+      });
+
+      it('keeps bytes as bytes and regression targets as floats', async () => {
+        const d = await store.datasets.create('r', {
+          ...parsed(), x: new Uint8Array([0, 255]), task: 'regression', classes: null, labels: null, targets: new Float32Array([1.5, -2]),
+        });
+        const data = (await store.datasets.data(d.id))!;
+        expect(data.x).toBeInstanceOf(Uint8Array);
+        expect(data.x).toEqual(new Uint8Array([0, 255]));
+        expect(data.targets).toEqual(new Float32Array([1.5, -2]));
+        expect(data.labels).toBeNull();
+      });
+
+      it('lists newest first and pages', async () => {
+        const second = await store.datasets.create('e', parsed());
+        const page = await store.datasets.list(10, 0);
+        expect(page.total).toBe(2);
+        expect(page.items.map((d) => d.id)).toEqual([second.id, datasetId]);
+        expect((await store.datasets.list(1, 1)).items.map((d) => d.id)).toEqual([datasetId]);
+      });
+
+      it('refuses to delete a dataset a queued job needs, and deletes it once the job ended', async () => {
+        const job = await create();
+        expect(await store.datasets.delete(datasetId)).toBe('in_use');
+        await store.jobs.cancel(job.id);
+        expect(await store.datasets.delete(datasetId)).toBe('deleted');
+        expect(await store.datasets.delete(datasetId)).toBe('not_found');
+        expect(await store.datasets.data(datasetId)).toBeNull();
+      });
+    });
+
+    describe('jobs', () => {
+      it('claims queued jobs oldest first, each once', async () => {
+        const a = await create();
+        const b = await create();
+        const claimed = await store.jobs.claim();
+        expect(claimed).toMatchObject({ id: a.id, status: 'running' });
+        expect(claimed!.startedAt).not.toBeNull();
+        expect((await store.jobs.claim())!.id).toBe(b.id);
+        expect(await store.jobs.claim()).toBeNull();
+      });
+
+      it('never hands one job to two concurrent claims', async () => {
+        const ids = await Promise.all(Array.from({ length: 12 }, () => create()));
+        const claims = await Promise.all(Array.from({ length: 20 }, () => store.jobs.claim()));
+        const got = claims.filter((j) => j !== null).map((j) => j!.id);
+        expect(got.sort()).toEqual(ids.map((j) => j.id).sort());
+      });
+
+      it('refuses a job past the queue limit', async () => {
+        expect(await store.jobs.create(spec(), 1)).not.toBeNull();
+        expect(await store.jobs.create(spec(), 1)).toBeNull();
+        expect((await store.jobs.list({ limit: 10, offset: 0 })).total).toBe(1);
+      });
+
+      it('keeps the spec exactly as given', async () => {
+        const job = await create();
+        expect((await store.jobs.get(job.id))!.spec).toEqual(spec());
+        expect(job).toMatchObject({ status: 'queued', epoch: 0, epochs: 3, progress: 0, datasetId, modelId: null, error: null });
+      });
+
+      it('records an epoch, its figures and its checkpoint together', async () => {
+        const job = await create();
+        await store.jobs.claim();
+        expect(await store.jobs.recordEpoch(job.id, epoch(1), 100, new Uint8Array([9, 9]))).toBe(true);
+        const after = (await store.jobs.get(job.id))!;
+        expect(after).toMatchObject({ status: 'running', epoch: 1, samplesPerSec: 100 });
+        expect(after.progress).toBeCloseTo(1 / 3);
+        expect(after.metrics).toMatchObject({ epoch: 1, loss: 1 });
+        expect(await store.jobs.checkpoint(job.id)).toEqual({ epoch: 1, state: new Uint8Array([9, 9]) });
+        expect((await store.jobs.epochs(job.id, 0)).map((e) => e.epoch)).toEqual([1]);
+        expect(await store.jobs.runtimeMs(job.id)).toBe(10);
+        // The same epoch twice is refused, and the refusal leaves the checkpoint as it was.
+        await expect(store.jobs.recordEpoch(job.id, epoch(1), 100, new Uint8Array([7]))).rejects.toThrow();
+        expect((await store.jobs.checkpoint(job.id))!.state).toEqual(new Uint8Array([9, 9]));
+        expect((await store.jobs.get(job.id))!.epoch).toBe(1);
+      });
+
+      it('writes no epoch for a job that is no longer running', async () => {
+        const job = await create();
+        await store.jobs.claim();
+        await store.jobs.cancel(job.id);
+        expect(await store.jobs.recordEpoch(job.id, epoch(1), 1, new Uint8Array([1]))).toBe(false);
+        expect(await store.jobs.epochs(job.id, 0)).toEqual([]);
+        expect(await store.jobs.checkpoint(job.id)).toBeNull();
+      });
+
+      it('returns only the epochs after `since`', async () => {
+        const job = await create();
+        await store.jobs.claim();
+        for (const n of [1, 2, 3]) await store.jobs.recordEpoch(job.id, epoch(n), 1, new Uint8Array([n]));
+        expect((await store.jobs.epochs(job.id, 1)).map((e) => e.epoch)).toEqual([2, 3]);
+        expect(await store.jobs.epochs(job.id, 3)).toEqual([]);
+        expect((await store.jobs.epochs(job.id, 0))[2]).toEqual(epoch(3));
+      });
+
+      it('succeeds once: stores the model, drops the checkpoint, refuses a second ending', async () => {
+        const job = await create();
+        await store.jobs.claim();
+        await store.jobs.recordEpoch(job.id, epoch(1), 1, new Uint8Array([1]));
+        const modelId = await store.jobs.succeed(job.id, model, 'completed');
+        expect(modelId).toBeTruthy();
+        expect(await store.jobs.get(job.id)).toMatchObject({ status: 'succeeded', modelId, progress: 1, stopReason: 'completed' });
+        expect((await store.jobs.get(job.id))!.finishedAt).not.toBeNull();
+        expect(await store.jobs.checkpoint(job.id)).toBeNull();
+        expect(await store.jobs.cancel(job.id)).toBe(false);
+        expect(await store.jobs.fail(job.id, { code: 'x', message: 'y' })).toBe(false);
+        expect(await store.jobs.succeed(job.id, model, 'completed')).toBeNull();
+        expect((await store.models.list(10, 0)).total).toBe(1);
+      });
+
+      it('fails with a code and a message', async () => {
+        const job = await create();
+        await store.jobs.claim();
+        expect(await store.jobs.fail(job.id, { code: 'diverged', message: 'the loss became NaN' })).toBe(true);
+        expect(await store.jobs.get(job.id)).toMatchObject({ status: 'failed', error: { code: 'diverged', message: 'the loss became NaN' } });
+      });
+
+      it('cancels queued and running jobs but not finished ones', async () => {
+        const queued = await create();
+        expect(await store.jobs.cancel(queued.id)).toBe(true);
+        expect((await store.jobs.get(queued.id))!.status).toBe('cancelled');
+        const running = await create();
+        await store.jobs.claim();
+        expect(await store.jobs.cancel(running.id)).toBe(true);
+        expect(await store.jobs.get(running.id)).toMatchObject({ status: 'cancelled', stopReason: 'cancelled' });
+        expect(await store.jobs.claim()).toBeNull();
+        expect(await store.jobs.requeue(running.id)).toBe(false);
+      });
+
+      it('puts running jobs back in the queue at their old place, keeping their checkpoint', async () => {
+        const first = await create();
+        const second = await create();
+        await store.jobs.claim();
+        await store.jobs.recordEpoch(first.id, epoch(1), 1, new Uint8Array([5]));
+        expect(await store.jobs.requeueAllRunning()).toBe(1);
+        expect(await store.jobs.get(first.id)).toMatchObject({ status: 'queued', epoch: 1 });
+        expect((await store.jobs.claim())!.id).toBe(first.id);
+        expect((await store.jobs.checkpoint(first.id))!.state).toEqual(new Uint8Array([5]));
+        expect(await store.jobs.requeue(first.id)).toBe(true);
+        expect((await store.jobs.claim())!.id).toBe(first.id);
+        expect(second.status).toBe('queued');
+      });
+
+      it('lists newest first and filters by status', async () => {
+        const a = await create();
+        const b = await create();
+        await store.jobs.cancel(a.id);
+        expect((await store.jobs.list({ limit: 10, offset: 0 })).items.map((j) => j.id)).toEqual([b.id, a.id]);
+        expect(await store.jobs.list({ status: 'cancelled', limit: 10, offset: 0 })).toMatchObject({ total: 1, items: [{ id: a.id }] });
+        expect((await store.jobs.list({ limit: 1, offset: 1 })).items.map((j) => j.id)).toEqual([a.id]);
+      });
+    });
+
+    describe('models', () => {
+      it('reads back what the job stored, lists and deletes', async () => {
+        const job = await create();
+        await store.jobs.claim();
+        const id = (await store.jobs.succeed(job.id, model, 'completed'))!;
+        expect(await store.models.get(id)).toMatchObject({
+          id, jobId: job.id, datasetId, task: 'classification', architecture: { inputs: 1 }, metrics: { loss: 1 },
+          classes: ['a', 'b'], featureNames: ['x'], features: 1, bestEpoch: 3,
+        });
+        expect(await store.models.bytes(id)).toEqual(new Uint8Array([1, 2, 3]));
+        expect((await store.models.list(10, 0)).items.map((m) => m.id)).toEqual([id]);
+        expect(await store.models.delete(id)).toBe(true);
+        expect(await store.models.delete(id)).toBe(false);
+        expect(await store.models.get(id)).toBeNull();
+        expect(await store.models.bytes(id)).toBeNull();
+      });
+    });
+  });
+}
