@@ -20,7 +20,7 @@ export interface CsvOptions extends DataLimits {
   maxFieldBytes?: number;
 }
 
-export const CSV_MAX_FIELD_BYTES = 65_536;
+const CSV_MAX_FIELD_BYTES = 65_536;
 
 const TAB = 9, LF = 10, CR = 13, SPACE = 32, QUOTE = 34, PLUS = 43, COMMA = 44, MINUS = 45, DOT = 46;
 
@@ -458,7 +458,7 @@ function decodeText(s: Scan, bytes: Uint8Array, start: number, end: number): str
  * Parses a whole cell by the grammar in the header comment; NaN when it does not match. Spaces and
  * tabs around the number are ignored.
  */
-export function parseNumberBytes(bytes: Uint8Array, start: number, end: number): number {
+function parseNumberBytes(bytes: Uint8Array, start: number, end: number): number {
   while (start < end && isBlank(bytes[start])) start++;
   while (end > start && isBlank(bytes[end - 1])) end--;
   if (start === end) return NaN;
@@ -504,7 +504,7 @@ export function parseNumberBytes(bytes: Uint8Array, start: number, end: number):
 }
 
 /** parseNumberBytes for a string: the same grammar, so CSV labels and cells agree on what a number is. */
-export function parseNumberText(text: string): number {
+function parseNumberText(text: string): number {
   return /^[ \t]*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[ \t]*$/.test(text) ? Number(text) : NaN;
 }
 

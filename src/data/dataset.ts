@@ -15,7 +15,7 @@ export interface DataLimits {
   maxClasses?: number;
 }
 
-export const DATA_LIMITS: Readonly<Required<DataLimits>> = Object.freeze({
+const DATA_LIMITS: Readonly<Required<DataLimits>> = Object.freeze({
   maxRows: 1_000_000,
   maxFeatures: 10_000,
   maxCells: 100_000_000,
@@ -27,7 +27,7 @@ export const DATA_LIMITS: Readonly<Required<DataLimits>> = Object.freeze({
  * most this many distinct values, and each class has on average at least two rows
  * (2 × distinct ≤ rows); anything else is regression. Text labels are always classification.
  */
-export const CLASSIFICATION_MAX_DISTINCT = 50;
+const CLASSIFICATION_MAX_DISTINCT = 50;
 
 /** The target column as a parser collected it. */
 export type TargetColumn =
@@ -63,7 +63,7 @@ export function resolveLimits(limits: DataLimits = {}): Required<DataLimits> {
   return resolved;
 }
 
-/** The `task` a client sent, or undefined; anything else is a 400 naming the field. */
+/** The `task` a client sent, or undefined; anything else is malformed, naming the field. */
 export function checkTask(task: unknown): Task | undefined {
   if (task === undefined || task === 'classification' || task === 'regression') return task;
   throw new DataError('invalid_task', 'malformed', `task must be "classification" or "regression", got ${JSON.stringify(task)}`, {

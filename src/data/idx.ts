@@ -20,7 +20,7 @@ export interface IdxOptions {
   maxBytes?: number;
 }
 
-export const IDX_MAX_BYTES = 1 << 30;
+const IDX_MAX_BYTES = 1 << 30;
 
 interface IdxType {
   name: string;

@@ -8,7 +8,7 @@ type OpenApiDoc = { paths?: unknown; components?: { schemas?: Record<string, unk
 
 /** zod's registry lists every schema with an id, each as an input and an output variant; keep those
  *  the operations reach, so the document holds what a client needs and nothing else. */
-export function withoutUnusedSchemas<T extends OpenApiDoc>(doc: T): T {
+function withoutUnusedSchemas<T extends OpenApiDoc>(doc: T): T {
   const schemas = doc.components?.schemas ?? {};
   const used = new Set<string>();
   const visit = (node: unknown): void => {

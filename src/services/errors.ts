@@ -28,7 +28,7 @@ export const errors = {
   invalidSpec: (field: string, message: string) => new ServiceError('unusable', 'invalid_spec', message, { field }),
   invalidInput: (message: string, details?: Record<string, unknown>) =>
     new ServiceError('unusable', 'invalid_input', message, details),
-  /** A request the Open Inference Protocol calls malformed (its 400). */
+  /** A tensor the Open Inference Protocol calls malformed. */
   invalidTensor: (field: string, message: string) =>
     new ServiceError('malformed', 'invalid_input', `${field}: ${message}`, { field }),
   unsupportedMediaType: (message: string) => new ServiceError('unsupported', 'unsupported_media_type', message),

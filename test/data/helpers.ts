@@ -50,25 +50,3 @@ export async function thrown(fn: () => unknown): Promise<unknown> {
   }
   throw new Error('expected an error, none was thrown');
 }
-
-const SIZES: Record<number, number> = { 0x08: 1, 0x09: 1, 0x0b: 2, 0x0c: 4, 0x0d: 4, 0x0e: 8 };
-
-/** An IDX file: magic 00 00 <dtype> <ndims>, big-endian uint32 dims, big-endian values. */
-export function idxBytes(dtype: number, dims: number[], values: ArrayLike<number>): Uint8Array {
-  const size = SIZES[dtype];
-  const out = new Uint8Array(4 + 4 * dims.length + values.length * size);
-  const view = new DataView(out.buffer);
-  out.set([0, 0, dtype, dims.length]);
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
-  const at = 4 + 4 * dims.length;
-  for (let i = 0; i < values.length; i++) {
-    const o = at + i * size;
-    if (dtype === 0x08) view.setUint8(o, values[i]);
-    else if (dtype === 0x09) view.setInt8(o, values[i]);
-    else if (dtype === 0x0b) view.setInt16(o, values[i]);
-    else if (dtype === 0x0c) view.setInt32(o, values[i]);
-    else if (dtype === 0x0d) view.setFloat32(o, values[i]);
-    else view.setFloat64(o, values[i]);
-  }
-  return out;
-}

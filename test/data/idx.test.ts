@@ -4,7 +4,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../../src/data/errors.js';
 import { datasetFromIdx, parseIdx, type IdxTensor } from '../../src/data/idx.js';
-import { byteByByte, idxBytes, streamOf, thrown } from './helpers.js';
+import { idxBytes } from '../helpers/data.js';
+import { byteByByte, streamOf, thrown } from './helpers.js';
 
 const gz = (b: Uint8Array): Uint8Array => new Uint8Array(gzipSync(b));
 

@@ -9,7 +9,8 @@ import { DataError } from '../../src/data/errors.js';
 import { datasetFromIdx, parseIdx } from '../../src/data/idx.js';
 import { parseJsonDataset } from '../../src/data/json.js';
 import type { ParsedDataset } from '../../src/data/types.js';
-import { bytesOf, idxBytes, streamOf } from './helpers.js';
+import { idxBytes } from '../helpers/data.js';
+import { bytesOf, streamOf } from './helpers.js';
 
 // FC_RUNS_SCALE=20 npx vitest run test/data/properties.test.ts for a deeper search than CI's.
 const SCALE = Number(process.env.FC_RUNS_SCALE ?? 1);

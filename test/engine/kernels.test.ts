@@ -3,17 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { createKernels, createReferenceKernels, createWasmKernels, wasmSimdSupported } from '../../src/engine/kernels/index.js';
 import { gatherRowsReference, gemmReference, sgdUpdateReference } from '../../src/engine/kernels/reference.js';
+import { rng } from '../helpers/data.js';
 
-/** Deterministic uniform numbers in [−1, 1) (mulberry32). */
+/** Deterministic uniform numbers in [−1, 1). */
 function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * 2 - 1;
-  };
+  const r = rng(seed);
+  return () => r() * 2 - 1;
 }
 
 const U = 2 ** -24; // unit roundoff of float32

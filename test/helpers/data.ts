@@ -43,11 +43,27 @@ export function toCsv(t: Table, names?: string[]): string {
   return [header.join(','), ...t.features.map((row, i) => [...row, t.labels[i]].join(','))].join('\n') + '\n';
 }
 
-/** An IDX file: big-endian dims after the magic 0x0000 08 <ndims>, then unsigned bytes. */
-export function idx(dims: number[], data: Uint8Array): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header.writeUInt8(0x08, 2);
-  header.writeUInt8(dims.length, 3);
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, Buffer.from(data)]);
+const SIZES: Record<number, number> = { 0x08: 1, 0x09: 1, 0x0b: 2, 0x0c: 4, 0x0d: 4, 0x0e: 8 };
+
+/** An IDX file: magic 00 00 <dtype> <ndims>, big-endian uint32 dims, big-endian values. */
+export function idxBytes(dtype: number, dims: number[], values: ArrayLike<number>): Uint8Array {
+  const size = SIZES[dtype];
+  const out = new Uint8Array(4 + 4 * dims.length + values.length * size);
+  const view = new DataView(out.buffer);
+  out.set([0, 0, dtype, dims.length]);
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
+  const at = 4 + 4 * dims.length;
+  for (let i = 0; i < values.length; i++) {
+    const o = at + i * size;
+    if (dtype === 0x08) view.setUint8(o, values[i]);
+    else if (dtype === 0x09) view.setInt8(o, values[i]);
+    else if (dtype === 0x0b) view.setInt16(o, values[i]);
+    else if (dtype === 0x0c) view.setInt32(o, values[i]);
+    else if (dtype === 0x0d) view.setFloat32(o, values[i]);
+    else view.setFloat64(o, values[i]);
+  }
+  return out;
 }
+
+/** An unsigned-byte IDX file (MNIST's images and labels). */
+export const idx = (dims: number[], data: Uint8Array): Buffer => Buffer.from(idxBytes(0x08, dims, data));

@@ -34,7 +34,7 @@ export function openApiDoc(): Doc {
 }
 
 /** "/v1/jobs/123/epochs" → "/v1/jobs/{id}/epochs", the document's path template. */
-export function templateFor(path: string): string | null {
+function templateFor(path: string): string | null {
   const bare = path.split('?')[0];
   for (const template of Object.keys(openApiDoc().paths)) {
     const re = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);

@@ -76,7 +76,7 @@ export function createJobService(deps: { config: Config; store: Store<JobSpec>; 
       return { ...page, items: page.items.map(view) };
     },
 
-    /** The epochs after `since`; 404 for an unknown job. */
+    /** The epochs after `since`; not_found for an unknown job. */
     async epochs(id: string, since: number): Promise<EpochRecord[]> {
       await find(id);
       return store.jobs.epochs(id, since);

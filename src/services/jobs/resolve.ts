@@ -9,7 +9,7 @@ import type { JobSpec, JobSpecRequest } from './spec.js';
 
 /** What one worker may be asked to hold for a minibatch: its activations (×3 with a, z and δ), float32.
  *  The parameter limit is the engine's own. */
-export const MAX_BATCH_ACTIVATIONS = 20_000_000;
+const MAX_BATCH_ACTIVATIONS = 20_000_000;
 
 /** The engine's field names, as paths of the job spec. */
 const SPEC_PATH: Record<string, string> = {

@@ -246,4 +246,4 @@ export function createRunner(deps: {
   };
 }
 
-export type Runner = ReturnType<typeof createRunner>;
+

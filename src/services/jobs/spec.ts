@@ -4,7 +4,7 @@
 import { z } from 'zod';
 
 /** Every default of a job spec that does not depend on its dataset. */
-export const DEFAULTS = {
+const DEFAULTS = {
   hidden: [{ units: 64, activation: 'relu' as const, dropout: 0 }],
   optimizer: { learningRate: 0.05, momentum: 0.9, nesterov: false, decay: 0, decayPer: 'epoch' as const },
   batchSize: 32,
