@@ -1,0 +1,55 @@
+// The bad-input battery, predictions: rows of the wrong width or number, values out of range: a clear 4xx that names what is wrong.
+import { describe, expect, it } from 'vitest';
+import {
+  MAX_PREDICT_ROWS, api, expectError, modelId, nested, train, expectStillServing, useBatteryServer,
+} from './battery.js';
+
+useBatteryServer();
+
+// ---------------------------------------------------------------- predictions
+
+describe('predictions', () => {
+  const predict = (body: unknown, headers?: Record<string, string>) =>
+    typeof body === 'string' ? api.post(`/v1/models/${modelId}/predict`, body, { 'content-type': 'application/json', ...headers })
+      : api.post(`/v1/models/${modelId}/predict`, body, headers);
+
+  it('answers the control: well-formed rows predict', async () => {
+    const res = await predict({ instances: train.features.slice(0, 3) });
+    expect(res.status).toBe(200);
+    expect(res.body.predictions).toHaveLength(3);
+  });
+
+  it('refuses rows of the wrong width, naming the row and the expected features', async () => {
+    const error = expectError(await predict({ instances: [[1, 2, 3, 4], [1, 2, 3]] }), 422, 'invalid_input',
+      /^instances\[1\] has 3 values; the model expects 4 \(f0, f1, f2, f3\)/);
+    expect(error.details).toEqual({ field: 'instances[1]', expected: 4, actual: 3 });
+    expectError(await predict({ instances: [[1, 2, 3, 4, 5]] }), 422, 'invalid_input', /^instances\[0\] has 5 values/);
+  });
+
+  it('refuses non-numbers, with the zod path of the cell', async () => {
+    const error = expectError(await predict({ instances: [[1, 2, 3, 4], [1, '2', 3, 4]] }), 400, 'invalid_request', /^body\.instances\[1\]\[1\]: /);
+    expect(error.details!.issues[0].path).toBe('body.instances[1][1]');
+    expectError(await predict({ instances: [[1, null, 3, 4]] }), 400, 'invalid_request', /^body\.instances\[0\]\[1\]: .*null/);
+    expectError(await predict({ instances: [{ f0: 1, f1: 2, f2: 3, f3: 4 }] }), 400, 'invalid_request', /^body\.instances\[0\]: /);
+    expectError(await predict({ instances: 'all of them' }), 400, 'invalid_request', /^body\.instances: /);
+    expectError(await predict({ rows: [[1, 2, 3, 4]] }), 400, 'invalid_request', /body/);
+  });
+
+  it('refuses an empty batch and one over MAX_PREDICT_ROWS', async () => {
+    expectError(await predict({ instances: [] }), 422, 'invalid_input', /^instances is empty/);
+    const rows = Array.from({ length: MAX_PREDICT_ROWS + 1 }, () => [1, 2, 3, 4]);
+    expectError(await predict({ instances: rows }), 422, 'invalid_input', new RegExp(`instances has ${MAX_PREDICT_ROWS + 1} rows; at most ${MAX_PREDICT_ROWS} per request \\(MAX_PREDICT_ROWS\\)`));
+  });
+
+  it('refuses 100 000 nested arrays as instances', async () => {
+    expectError(await predict(`{"instances": ${nested(100_000)}}`), 400, 'invalid_request', /^body\.instances\[0\]\[0\]: .*received array/);
+  });
+
+  // 1e39 is a finite double but Infinity as float32: refused, not passed to the engine.
+  it('refuses a value past the float32 range, naming the cell', async () => {
+    const res = await predict('{"instances": [[1, 1e39, 3, 4]]}');
+    expectError(res, 422, 'invalid_input', /instances\[0\]\[1\]/);
+  });
+});
+
+describe('after the whole battery', () => expectStillServing(5));
