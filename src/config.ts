@@ -1,5 +1,5 @@
 // The process environment, validated once at start; every other module receives a Config.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -11,6 +11,13 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
+  /** postgres://… selects PostgreSQL as the shared store of many nodes; unset keeps SQLite in DATA_DIR. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// or postgresql:// URL').optional(),
+  /** all: API and training; api: the API and dashboard, never trains; worker: trains, serves only its health routes. */
+  ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  NODE_ID: z.string().min(1).max(200).optional(),
+  /** How long a node holds a running job without renewing its claim; past it another node resumes the job. */
+  JOB_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: z.enum(['0', '1', 'true', 'false']).default('false'),
   WORKERS: positiveInt(availableParallelism()),
@@ -39,6 +46,10 @@ export interface Config {
   host: string;
   dataDir: string;
   databasePath: string;
+  databaseUrl: string | null;
+  role: 'all' | 'api' | 'worker';
+  nodeId: string;
+  jobLeaseMs: number;
   logLevel: string;
   logPretty: boolean;
   workers: number;
@@ -76,6 +87,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST ?? (e.API_KEY ? '0.0.0.0' : '127.0.0.1'),
     dataDir,
     databasePath: resolve(dataDir, 'service.db'),
+    databaseUrl: e.DATABASE_URL ?? null,
+    role: e.ROLE,
+    nodeId: e.NODE_ID ?? `${hostname()}:${process.pid}`,
+    jobLeaseMs: e.JOB_LEASE_SECONDS * 1000,
     logLevel: e.LOG_LEVEL,
     logPretty: e.LOG_PRETTY === '1' || e.LOG_PRETTY === 'true',
     workers: e.WORKERS,

@@ -71,6 +71,8 @@ export interface Job<S extends StoredSpec = StoredSpec> {
   finishedAt: string | null;
   updatedAt: string;
   spec: S;
+  /** The node that holds the job while it runs. */
+  node: string | null;
 }
 
 export interface Checkpoint { epoch: number; state: Uint8Array }
@@ -86,30 +88,44 @@ export interface NewModel {
   bytes: Uint8Array;
 }
 
+/** What a worker knows between epochs: where the job is, how fast it goes, when it should end. */
+export interface LiveProgress { progress: number; samplesPerSec: number | null; etaSeconds: number | null }
+
+/**
+ * Jobs are claimed by a node for a lease that it renews while it trains. Every write a node makes for
+ * a running job (epoch, checkpoint, progress, outcome) is fenced: it happens only while that node
+ * still holds the job, checked in the same transaction, so a node that lost its lease writes nothing.
+ */
 export interface JobStore<S extends StoredSpec = StoredSpec> {
   /** Queues a job unless `maxQueued` jobs already wait: null then. */
   create(spec: S, maxQueued: number): Promise<Job<S> | null>;
   get(id: string): Promise<Job<S> | null>;
   /** Newest first; `status` filters. */
   list(filter: { status?: JobStatus; limit: number; offset: number }): Promise<Page<Job<S>>>;
-  /** Takes the oldest queued job and marks it running, atomically: two callers never get the same job. */
-  claim(): Promise<Job<S> | null>;
-  /** The epoch row, the job's latest figures and its checkpoint, together or not at all; false (and
-   *  nothing written) when the job is no longer running. */
-  recordEpoch(id: string, record: EpochRecord, samplesPerSec: number, state: Uint8Array): Promise<boolean>;
+  /** Takes the oldest queued job for `node` until the lease lapses, atomically: two callers never get the same job. */
+  claim(node: string, leaseMs: number): Promise<Job<S> | null>;
+  /** Extends the lease; false when the node no longer holds the job (cancelled, finished, or taken). */
+  renew(id: string, node: string, leaseMs: number): Promise<boolean>;
+  /** Fenced: false (nothing written) when the node no longer holds the job. */
+  recordProgress(id: string, node: string, live: LiveProgress): Promise<boolean>;
+  /** The epoch row, the job's latest figures and its checkpoint, together or not at all; fenced. */
+  recordEpoch(id: string, node: string, record: EpochRecord, samplesPerSec: number, state: Uint8Array): Promise<boolean>;
   checkpoint(id: string): Promise<Checkpoint | null>;
   /** Training time spent so far, summed over epochs (maxRuntimeSeconds counts it across resumes). */
   runtimeMs(id: string): Promise<number>;
   /** The epochs after `since`, in order. */
   epochs(id: string, since: number): Promise<EpochRecord[]>;
-  /** Stores the model and marks the job succeeded, together; null if the job had already ended. */
-  succeed(id: string, model: NewModel, stopReason: string): Promise<string | null>;
-  /** Each false if the job had already ended. */
-  fail(id: string, error: { code: string; message: string }): Promise<boolean>;
+  /** Stores the model and marks the job succeeded, together; fenced; null if the node no longer holds it. */
+  succeed(id: string, node: string, model: NewModel, stopReason: string): Promise<string | null>;
+  /** Fails a queued job (any node), or a running one the node holds; false if it had already ended or was taken. */
+  fail(id: string, error: { code: string; message: string }, node?: string): Promise<boolean>;
+  /** False if the job had already ended. */
   cancel(id: string): Promise<boolean>;
-  /** Hands a running job back to the queue, keeping its place and its checkpoint. */
-  requeue(id: string): Promise<boolean>;
-  /** At start: every job left running by a process that is gone goes back to the queue. */
+  /** Hands a running job back to the queue, keeping its place and its checkpoint; fenced. */
+  requeue(id: string, node: string): Promise<boolean>;
+  /** Every running job whose lease lapsed goes back to the queue; returns their ids. */
+  requeueExpired(): Promise<string[]>;
+  /** At the start of the only process on a store: every running job goes back to the queue. */
   requeueAllRunning(): Promise<number>;
 }
 
@@ -137,13 +153,42 @@ export interface ModelStore {
   delete(id: string): Promise<boolean>;
 }
 
+// ---------------------------------------------------------------- nodes
+
+export interface NodeInfo {
+  id: string;
+  role: 'all' | 'api' | 'worker';
+  running: string[];
+  startedAt: string;
+  heartbeatAt: string;
+}
+
+export interface NodeStore {
+  /** Records that the node is up (and what it runs) now. */
+  heartbeat(node: Omit<NodeInfo, 'heartbeatAt'>): Promise<void>;
+  /** Nodes whose last heartbeat is younger than `withinMs`, by id. */
+  live(withinMs: number): Promise<NodeInfo[]>;
+  remove(id: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------- messages between nodes
+
+/** Small JSON messages to every node on the store (PostgreSQL: LISTEN/NOTIFY; SQLite: this process). */
+export interface Bus {
+  publish(channel: string, message: unknown): Promise<void>;
+  /** Calls `listener` with every message on the channel, from any node, this one included. */
+  subscribe(channel: string, listener: (message: unknown) => void): () => void;
+}
+
 // ---------------------------------------------------------------- the whole
 
 export interface Store<S extends StoredSpec = StoredSpec> {
   /** Which backend, for logs and health. */
-  readonly kind: 'sqlite';
+  readonly kind: 'sqlite' | 'postgres';
   datasets: DatasetStore;
   jobs: JobStore<S>;
   models: ModelStore;
+  nodes: NodeStore;
+  bus: Bus;
   close(): Promise<void>;
 }

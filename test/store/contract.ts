@@ -5,6 +5,9 @@ import type { ParsedDataset } from '../../src/data/types.js';
 import type { JobSpec } from '../../src/services/jobs/spec.js';
 import type { EpochRecord, NewModel, Store } from '../../src/store/types.js';
 
+const NODE = 'node-a';
+const LEASE = 30_000;
+
 export function describeStoreContract(backend: string, open: () => Promise<Store<JobSpec>>) {
   describe(`store contract: ${backend}`, () => {
     let store: Store<JobSpec>;
@@ -84,16 +87,16 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       it('claims queued jobs oldest first, each once', async () => {
         const a = await create();
         const b = await create();
-        const claimed = await store.jobs.claim();
+        const claimed = await store.jobs.claim(NODE, LEASE);
         expect(claimed).toMatchObject({ id: a.id, status: 'running' });
         expect(claimed!.startedAt).not.toBeNull();
-        expect((await store.jobs.claim())!.id).toBe(b.id);
-        expect(await store.jobs.claim()).toBeNull();
+        expect((await store.jobs.claim(NODE, LEASE))!.id).toBe(b.id);
+        expect(await store.jobs.claim(NODE, LEASE)).toBeNull();
       });
 
       it('never hands one job to two concurrent claims', async () => {
         const ids = await Promise.all(Array.from({ length: 12 }, () => create()));
-        const claims = await Promise.all(Array.from({ length: 20 }, () => store.jobs.claim()));
+        const claims = await Promise.all(Array.from({ length: 20 }, () => store.jobs.claim(NODE, LEASE)));
         const got = claims.filter((j) => j !== null).map((j) => j!.id);
         expect(got.sort()).toEqual(ids.map((j) => j.id).sort());
       });
@@ -112,8 +115,8 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
 
       it('records an epoch, its figures and its checkpoint together', async () => {
         const job = await create();
-        await store.jobs.claim();
-        expect(await store.jobs.recordEpoch(job.id, epoch(1), 100, new Uint8Array([9, 9]))).toBe(true);
+        await store.jobs.claim(NODE, LEASE);
+        expect(await store.jobs.recordEpoch(job.id, NODE, epoch(1), 100, new Uint8Array([9, 9]))).toBe(true);
         const after = (await store.jobs.get(job.id))!;
         expect(after).toMatchObject({ status: 'running', epoch: 1, samplesPerSec: 100 });
         expect(after.progress).toBeCloseTo(1 / 3);
@@ -122,24 +125,24 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
         expect((await store.jobs.epochs(job.id, 0)).map((e) => e.epoch)).toEqual([1]);
         expect(await store.jobs.runtimeMs(job.id)).toBe(10);
         // The same epoch twice is refused, and the refusal leaves the checkpoint as it was.
-        await expect(store.jobs.recordEpoch(job.id, epoch(1), 100, new Uint8Array([7]))).rejects.toThrow();
+        await expect(store.jobs.recordEpoch(job.id, NODE, epoch(1), 100, new Uint8Array([7]))).rejects.toThrow();
         expect((await store.jobs.checkpoint(job.id))!.state).toEqual(new Uint8Array([9, 9]));
         expect((await store.jobs.get(job.id))!.epoch).toBe(1);
       });
 
       it('writes no epoch for a job that is no longer running', async () => {
         const job = await create();
-        await store.jobs.claim();
+        await store.jobs.claim(NODE, LEASE);
         await store.jobs.cancel(job.id);
-        expect(await store.jobs.recordEpoch(job.id, epoch(1), 1, new Uint8Array([1]))).toBe(false);
+        expect(await store.jobs.recordEpoch(job.id, NODE, epoch(1), 1, new Uint8Array([1]))).toBe(false);
         expect(await store.jobs.epochs(job.id, 0)).toEqual([]);
         expect(await store.jobs.checkpoint(job.id)).toBeNull();
       });
 
       it('returns only the epochs after `since`', async () => {
         const job = await create();
-        await store.jobs.claim();
-        for (const n of [1, 2, 3]) await store.jobs.recordEpoch(job.id, epoch(n), 1, new Uint8Array([n]));
+        await store.jobs.claim(NODE, LEASE);
+        for (const n of [1, 2, 3]) await store.jobs.recordEpoch(job.id, NODE, epoch(n), 1, new Uint8Array([n]));
         expect((await store.jobs.epochs(job.id, 1)).map((e) => e.epoch)).toEqual([2, 3]);
         expect(await store.jobs.epochs(job.id, 3)).toEqual([]);
         expect((await store.jobs.epochs(job.id, 0))[2]).toEqual(epoch(3));
@@ -147,23 +150,23 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
 
       it('succeeds once: stores the model, drops the checkpoint, refuses a second ending', async () => {
         const job = await create();
-        await store.jobs.claim();
-        await store.jobs.recordEpoch(job.id, epoch(1), 1, new Uint8Array([1]));
-        const modelId = await store.jobs.succeed(job.id, model, 'completed');
+        await store.jobs.claim(NODE, LEASE);
+        await store.jobs.recordEpoch(job.id, NODE, epoch(1), 1, new Uint8Array([1]));
+        const modelId = await store.jobs.succeed(job.id, NODE, model, 'completed');
         expect(modelId).toBeTruthy();
         expect(await store.jobs.get(job.id)).toMatchObject({ status: 'succeeded', modelId, progress: 1, stopReason: 'completed' });
         expect((await store.jobs.get(job.id))!.finishedAt).not.toBeNull();
         expect(await store.jobs.checkpoint(job.id)).toBeNull();
         expect(await store.jobs.cancel(job.id)).toBe(false);
         expect(await store.jobs.fail(job.id, { code: 'x', message: 'y' })).toBe(false);
-        expect(await store.jobs.succeed(job.id, model, 'completed')).toBeNull();
+        expect(await store.jobs.succeed(job.id, NODE, model, 'completed')).toBeNull();
         expect((await store.models.list(10, 0)).total).toBe(1);
       });
 
       it('fails with a code and a message', async () => {
         const job = await create();
-        await store.jobs.claim();
-        expect(await store.jobs.fail(job.id, { code: 'diverged', message: 'the loss became NaN' })).toBe(true);
+        await store.jobs.claim(NODE, LEASE);
+        expect(await store.jobs.fail(job.id, { code: 'diverged', message: 'the loss became NaN' }, NODE)).toBe(true);
         expect(await store.jobs.get(job.id)).toMatchObject({ status: 'failed', error: { code: 'diverged', message: 'the loss became NaN' } });
       });
 
@@ -172,24 +175,24 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
         expect(await store.jobs.cancel(queued.id)).toBe(true);
         expect((await store.jobs.get(queued.id))!.status).toBe('cancelled');
         const running = await create();
-        await store.jobs.claim();
+        await store.jobs.claim(NODE, LEASE);
         expect(await store.jobs.cancel(running.id)).toBe(true);
         expect(await store.jobs.get(running.id)).toMatchObject({ status: 'cancelled', stopReason: 'cancelled' });
-        expect(await store.jobs.claim()).toBeNull();
-        expect(await store.jobs.requeue(running.id)).toBe(false);
+        expect(await store.jobs.claim(NODE, LEASE)).toBeNull();
+        expect(await store.jobs.requeue(running.id, NODE)).toBe(false);
       });
 
       it('puts running jobs back in the queue at their old place, keeping their checkpoint', async () => {
         const first = await create();
         const second = await create();
-        await store.jobs.claim();
-        await store.jobs.recordEpoch(first.id, epoch(1), 1, new Uint8Array([5]));
+        await store.jobs.claim(NODE, LEASE);
+        await store.jobs.recordEpoch(first.id, NODE, epoch(1), 1, new Uint8Array([5]));
         expect(await store.jobs.requeueAllRunning()).toBe(1);
         expect(await store.jobs.get(first.id)).toMatchObject({ status: 'queued', epoch: 1 });
-        expect((await store.jobs.claim())!.id).toBe(first.id);
+        expect((await store.jobs.claim(NODE, LEASE))!.id).toBe(first.id);
         expect((await store.jobs.checkpoint(first.id))!.state).toEqual(new Uint8Array([5]));
-        expect(await store.jobs.requeue(first.id)).toBe(true);
-        expect((await store.jobs.claim())!.id).toBe(first.id);
+        expect(await store.jobs.requeue(first.id, NODE)).toBe(true);
+        expect((await store.jobs.claim(NODE, LEASE))!.id).toBe(first.id);
         expect(second.status).toBe('queued');
       });
 
@@ -203,11 +206,101 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       });
     });
 
+    describe('leases and fencing', () => {
+      it('records which node holds a claimed job; renewing holds it, a cancel ends the hold', async () => {
+        const job = await create();
+        expect(await store.jobs.claim(NODE, LEASE)).toMatchObject({ id: job.id, node: NODE });
+        expect((await store.jobs.get(job.id))!.node).toBe(NODE);
+        expect(await store.jobs.renew(job.id, NODE, LEASE)).toBe(true);
+        expect(await store.jobs.renew(job.id, 'node-b', LEASE)).toBe(false);
+        await store.jobs.cancel(job.id);
+        expect(await store.jobs.renew(job.id, NODE, LEASE)).toBe(false);
+        expect((await store.jobs.get(job.id))!.node).toBeNull();
+      });
+
+      it('lets no other node write for a job it does not hold', async () => {
+        const job = await create();
+        await store.jobs.claim(NODE, LEASE);
+        expect(await store.jobs.recordEpoch(job.id, 'node-b', epoch(1), 1, new Uint8Array([1]))).toBe(false);
+        expect(await store.jobs.recordProgress(job.id, 'node-b', { progress: 0.5, samplesPerSec: 1, etaSeconds: 1 })).toBe(false);
+        expect(await store.jobs.succeed(job.id, 'node-b', model, 'completed')).toBeNull();
+        expect(await store.jobs.requeue(job.id, 'node-b')).toBe(false);
+        expect(await store.jobs.fail(job.id, { code: 'x', message: 'y' }, 'node-b')).toBe(false);
+        expect(await store.jobs.get(job.id)).toMatchObject({ status: 'running', epoch: 0, node: NODE });
+        expect(await store.jobs.epochs(job.id, 0)).toEqual([]);
+        expect(await store.jobs.checkpoint(job.id)).toBeNull();
+      });
+
+      it('records live progress for other nodes to read', async () => {
+        const job = await create();
+        await store.jobs.claim(NODE, LEASE);
+        expect(await store.jobs.recordProgress(job.id, NODE, { progress: 0.25, samplesPerSec: 1234, etaSeconds: 9 })).toBe(true);
+        expect(await store.jobs.get(job.id)).toMatchObject({ progress: 0.25, samplesPerSec: 1234, etaSeconds: 9 });
+      });
+
+      it('puts a job whose lease lapsed back in the queue; the node that lost it can write nothing after another took it', async () => {
+        const job = await create();
+        await store.jobs.claim(NODE, 1);
+        await store.jobs.recordEpoch(job.id, NODE, epoch(1), 1, new Uint8Array([1]));
+        await new Promise((r) => setTimeout(r, 30));
+        expect(await store.jobs.requeueExpired()).toEqual([job.id]);
+        expect(await store.jobs.requeueExpired()).toEqual([]);
+        expect(await store.jobs.get(job.id)).toMatchObject({ status: 'queued', node: null, epoch: 1 });
+        expect(await store.jobs.claim('node-b', LEASE)).toMatchObject({ id: job.id, node: 'node-b', epoch: 1 });
+        expect((await store.jobs.checkpoint(job.id))!.state).toEqual(new Uint8Array([1]));
+        // The first node, back from a pause, is fenced off.
+        expect(await store.jobs.recordEpoch(job.id, NODE, epoch(2), 1, new Uint8Array([2]))).toBe(false);
+        expect(await store.jobs.succeed(job.id, NODE, model, 'completed')).toBeNull();
+        expect(await store.jobs.renew(job.id, NODE, LEASE)).toBe(false);
+        expect(await store.jobs.recordEpoch(job.id, 'node-b', epoch(2), 1, new Uint8Array([2]))).toBe(true);
+        expect((await store.jobs.epochs(job.id, 0)).map((e) => e.epoch)).toEqual([1, 2]);
+      });
+
+      it('leaves a job whose lease is current where it is', async () => {
+        const job = await create();
+        await store.jobs.claim(NODE, LEASE);
+        expect(await store.jobs.requeueExpired()).toEqual([]);
+        expect((await store.jobs.get(job.id))!.status).toBe('running');
+      });
+    });
+
+    describe('nodes and the bus', () => {
+      it('lists nodes by heartbeat and forgets removed ones', async () => {
+        const startedAt = new Date().toISOString();
+        await store.nodes.heartbeat({ id: 'api-1', role: 'api', running: [], startedAt });
+        await store.nodes.heartbeat({ id: 'worker-1', role: 'worker', running: ['j1'], startedAt });
+        await store.nodes.heartbeat({ id: 'worker-1', role: 'worker', running: ['j1', 'j2'], startedAt });
+        const nodes = await store.nodes.live(60_000);
+        expect(nodes.map((n) => n.id)).toEqual(['api-1', 'worker-1']);
+        expect(nodes[1]).toMatchObject({ role: 'worker', running: ['j1', 'j2'], startedAt });
+        expect(Date.parse(nodes[1].heartbeatAt)).toBeGreaterThan(Date.now() - 60_000);
+        await store.nodes.remove('api-1');
+        expect((await store.nodes.live(60_000)).map((n) => n.id)).toEqual(['worker-1']);
+        await new Promise((r) => setTimeout(r, 20));
+        expect(await store.nodes.live(5)).toEqual([]);
+      });
+
+      it('delivers a published message to subscribers of its channel only', async () => {
+        const got: unknown[] = [];
+        const other: unknown[] = [];
+        const stop = store.bus.subscribe('test_channel', (m) => got.push(m));
+        const stopOther = store.bus.subscribe('other_channel', (m) => other.push(m));
+        await new Promise((r) => setTimeout(r, 50)); // a LISTEN takes effect asynchronously
+        await store.bus.publish('test_channel', { jobId: 'j1', n: 1 });
+        const deadline = Date.now() + 5000;
+        while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        expect(got).toEqual([{ jobId: 'j1', n: 1 }]);
+        expect(other).toEqual([]);
+        stop();
+        stopOther();
+      });
+    });
+
     describe('models', () => {
       it('reads back what the job stored, lists and deletes', async () => {
         const job = await create();
-        await store.jobs.claim();
-        const id = (await store.jobs.succeed(job.id, model, 'completed'))!;
+        await store.jobs.claim(NODE, LEASE);
+        const id = (await store.jobs.succeed(job.id, NODE, model, 'completed'))!;
         expect(await store.models.get(id)).toMatchObject({
           id, jobId: job.id, datasetId, task: 'classification', architecture: { inputs: 1 }, metrics: { loss: 1 },
           classes: ['a', 'b'], featureNames: ['x'], features: 1, bestEpoch: 3,

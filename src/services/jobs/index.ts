@@ -1,12 +1,13 @@
-// The jobs service: submission with the one spec, the queue's view of a job (live progress and ETA
-// over the stored figures), cancel, epochs and live events. HTTP knows only these calls.
+// The jobs service: submission with the one spec, the view of a job (live progress and ETA over the
+// stored figures), cancel, epochs and live events, on any node. A node that trains (role all or
+// worker) also runs the runner; an api node only queues, and tells the workers over the store's bus.
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import { FINISHED, type EpochRecord, type Job, type JobStatus, type Page, type Store } from '../../store/types.js';
 import { errors } from '../errors.js';
 import { createJobEvents, type JobEvent } from './events.js';
-import { createRunner } from './runner.js';
 import { resolveSpec } from './resolve.js';
+import { CHANNELS, createRunner } from './runner.js';
 import type { JobSpec, JobSpecRequest } from './spec.js';
 
 export type { JobEvent } from './events.js';
@@ -17,12 +18,17 @@ export const isFinished = (status: JobStatus) => FINISHED.includes(status);
 export function createJobService(deps: { config: Config; store: Store<JobSpec>; logger: Logger }) {
   const { config, store } = deps;
   const log = deps.logger.child({ component: 'jobs' });
-  const events = createJobEvents();
-  const runner = createRunner({ ...deps, events, view });
+  const events = createJobEvents(store.bus, async (id) => {
+    const job = await store.jobs.get(id);
+    return job && view(job);
+  });
+  const runner = config.role === 'api' ? null : createRunner({ ...deps, events, view });
+  let accepting = true;
 
-  /** The stored job with what only the runner knows overlaid: progress inside the epoch, speed, ETA. */
+  /** The stored job with what only its runner knows overlaid: progress inside the epoch, speed, ETA.
+   *  On another node, the figures the runner last wrote to the store. */
   function view(job: Job<JobSpec>): Job<JobSpec> {
-    const l = runner.live(job.id);
+    const l = runner?.live(job.id);
     if (!l || job.status !== 'running') return job;
     const done = l.epochsDone + l.fraction;
     const epochMs = l.lastEpochMs ?? (l.fraction > 0 ? (Date.now() - l.epochStartedAt) / l.fraction : null);
@@ -42,7 +48,7 @@ export function createJobService(deps: { config: Config; store: Store<JobSpec>; 
 
   return {
     async submit(input: JobSpecRequest): Promise<Job<JobSpec>> {
-      if (!runner.accepting()) throw errors.shuttingDown();
+      if (!accepting) throw errors.shuttingDown();
       const dataset = await store.datasets.get(input.datasetId);
       if (!dataset) throw errors.invalidInput(`dataset ${input.datasetId} does not exist`, { field: 'datasetId' });
       if (input.faultInjection && !config.faultInjection) {
@@ -52,21 +58,22 @@ export function createJobService(deps: { config: Config; store: Store<JobSpec>; 
       const job = await store.jobs.create(spec, config.maxQueuedJobs);
       if (!job) throw errors.queueFull(config.maxQueuedJobs);
       log.info({ jobId: job.id, datasetId: spec.datasetId, event: 'queued' }, 'job queued');
-      runner.queued();
+      void store.bus.publish(CHANNELS.queued, { jobId: job.id }).catch(() => { /* workers also poll */ });
       return job;
     },
 
     async cancel(id: string): Promise<Job<JobSpec>> {
       const job = await find(id);
-      if (job.status !== 'queued' && job.status !== 'running') {
-        throw errors.conflict('job_finished', `job ${id} has already ${job.status}; only queued or running jobs can be cancelled`);
+      if (isFinished(job.status) || !await store.jobs.cancel(id)) {
+        const now = await find(id);
+        throw errors.conflict('job_finished', `job ${id} has already ${now.status}; only queued or running jobs can be cancelled`);
       }
-      runner.cancel(id);
-      await store.jobs.cancel(id);
+      // The node training it stops at its next minibatch: told at once here or over the bus, and in
+      // any case at its next lease renewal, which the cancel makes fail.
+      await store.bus.publish(CHANNELS.cancelled, { jobId: id }).catch(() => {});
       log.info({ jobId: id, event: 'cancelled' }, 'job cancelled');
-      const cancelled = view(await find(id));
-      events.emit(id, { type: 'status', data: cancelled });
-      return cancelled;
+      void events.status(id);
+      return view(await find(id));
     },
 
     get: async (id: string) => view(await find(id)),
@@ -102,9 +109,15 @@ export function createJobService(deps: { config: Config; store: Store<JobSpec>; 
       return unsubscribe;
     },
 
-    start: () => runner.start(),
-    ready: () => runner.accepting(),
-    close: (timeoutMs?: number) => runner.close(timeoutMs),
+    /** The ids of the jobs this node trains now. */
+    running: () => runner?.running() ?? [],
+    start: async () => { await runner?.start(); },
+    ready: () => accepting,
+    async close(timeoutMs?: number): Promise<void> {
+      accepting = false;
+      await runner?.close(timeoutMs);
+      events.close();
+    },
   };
 }
 

@@ -1,11 +1,13 @@
-// The runner: claims queued jobs while a worker is free, hands each its rows and checkpoint, writes
-// what the worker reports (one transaction per epoch) and the outcome, and hands running jobs back to
-// the queue at shutdown. The event loop never trains.
+// The runner: claims queued jobs for this node while a worker is free, renews their leases, hands each
+// its rows and checkpoint, writes what the worker reports (one fenced transaction per epoch) and the
+// outcome, requeues jobs whose node is gone, and hands its own jobs back at shutdown. The event loop
+// never trains.
 import { MessageChannel } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import type { Config } from '../../config.js';
 import type { EpochMetrics } from '../../engine/types.js';
+import { StoreUnavailableError } from '../../store/errors.js';
 import type { Dataset, EpochRecord, Job, Store } from '../../store/types.js';
 import { workerPath } from '../worker-path.js';
 import type { JobEvents } from './events.js';
@@ -15,6 +17,7 @@ import type { JobSpec } from './spec.js';
 /** What only the runner knows of a running job: where it is inside the epoch, and how fast it goes. */
 export interface Live {
   control: Int32Array;
+  /** Cancelled here, or the node lost the job: nothing more is written for it. */
   cancelled: boolean;
   epochsDone: number;
   fraction: number;
@@ -26,6 +29,9 @@ export interface Live {
 
 type StoredJob = Job<JobSpec>;
 
+/** Bus channels the runners of all nodes listen on. */
+export const CHANNELS = { queued: 'job_queued', cancelled: 'job_cancelled' } as const;
+
 function epochRecord(m: EpochMetrics, at: string): EpochRecord {
   const { samplesPerSec: _speed, ...figures } = m;
   return { ...figures, at };
@@ -33,11 +39,13 @@ function epochRecord(m: EpochMetrics, at: string): EpochRecord {
 
 export function createRunner(deps: {
   config: Config; store: Store<JobSpec>; events: JobEvents; logger: Logger;
-  /** The job as clients see it, for status events. */
+  /** The job as clients see it: progress and ETA overlaid. */
   view: (job: StoredJob) => StoredJob;
 }) {
   const { config, store, events } = deps;
-  const log = deps.logger.child({ component: 'runner' });
+  const node = config.nodeId;
+  const leaseMs = config.jobLeaseMs;
+  const log = deps.logger.child({ component: 'runner', node });
   const pool = new Piscina({
     filename: workerPath(import.meta.url, './train-worker.js'),
     minThreads: 0,
@@ -46,13 +54,26 @@ export function createRunner(deps: {
     resourceLimits: { maxOldGenerationSizeMb: config.workerMaxHeapMb },
   });
   const live = new Map<string, Live>();
+  const timers: NodeJS.Timeout[] = [];
+  const unsubscribe: (() => void)[] = [];
   let accepting = true;
   let pumping = false;
   let again = false;
 
-  async function emitStatus(id: string): Promise<void> {
-    const job = await store.jobs.get(id);
-    if (job) events.emit(id, { type: 'status', data: deps.view(job) });
+  /**
+   * Runs a store write, retrying while the database is unreachable (the job's state stays in memory
+   * meanwhile), until it succeeds, fails otherwise, or this node stops.
+   */
+  async function persist<T>(what: string, write: () => Promise<T>): Promise<T> {
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || !accepting) throw err;
+        log.warn({ what, retryInMs: delay }, 'database unavailable: retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   /** Claims and starts queued jobs, oldest first, while a worker is free; one pass at a time. */
@@ -63,7 +84,7 @@ export function createRunner(deps: {
       do {
         again = false;
         while (accepting && live.size < config.workers) {
-          const job = await store.jobs.claim();
+          const job = await store.jobs.claim(node, leaseMs);
           if (!job) break;
           await start(job);
         }
@@ -74,14 +95,23 @@ export function createRunner(deps: {
       pumping = false;
     }
   }
-  const schedule = () => { setImmediate(() => void pump()); };
+  const schedule = () => { if (accepting) setImmediate(() => void pump()); };
+
+  /** This node no longer holds the job (cancelled elsewhere, or its lease lapsed and another took it). */
+  function lost(id: string, why: string): void {
+    const l = live.get(id);
+    if (!l || l.cancelled) return;
+    l.cancelled = true;
+    Atomics.store(l.control, 0, CONTROL.cancel);
+    log.info({ jobId: id, event: 'released', why }, 'job no longer held here: stopping its worker');
+  }
 
   async function start(job: StoredJob): Promise<void> {
     const dataset = job.datasetId ? await store.datasets.get(job.datasetId) : null;
     const data = dataset && await store.datasets.data(dataset.id);
     if (!dataset || !data) {
-      await store.jobs.fail(job.id, { code: 'dataset_gone', message: 'the dataset this job trains on was deleted' });
-      await emitStatus(job.id);
+      await store.jobs.fail(job.id, { code: 'dataset_gone', message: 'the dataset this job trains on was deleted' }, node);
+      void events.status(job.id);
       return;
     }
     const control = new Int32Array(new SharedArrayBuffer(4));
@@ -103,7 +133,15 @@ export function createRunner(deps: {
       fault: job.spec.faultInjection ?? null,
     };
     log.info({ jobId: job.id, event: 'started', ...(job.epoch > 0 ? { resumeAfterEpoch: job.epoch } : {}) }, 'job started');
-    await emitStatus(job.id);
+    void events.status(job.id);
+
+    // The claim is a lease: renewed well before it lapses, for as long as the worker trains.
+    const renewal = setInterval(() => {
+      store.jobs.renew(job.id, node, leaseMs).then(
+        (held) => { if (!held) lost(job.id, 'lease'); },
+        (err) => log.warn({ err, jobId: job.id }, 'could not renew the lease'),
+      );
+    }, Math.max(500, leaseMs / 3));
 
     // Messages are handled one after another, in order, each after the store has taken the last.
     let handled = Promise.resolve();
@@ -115,7 +153,10 @@ export function createRunner(deps: {
         final = m;
         arrived();
       } else {
-        handled = handled.then(() => onMessage(job, l, m)).catch((err) => log.error({ err, jobId: job.id }, 'could not record an epoch'));
+        handled = handled.then(() => onMessage(job, l, m)).catch((err) => {
+          log.error({ err, jobId: job.id }, 'could not record what the worker reported');
+          lost(job.id, 'store');
+        });
       }
     });
     const ran = pool.run(task, { transferList: [channel.port2, ...transferables(task)] as never });
@@ -134,6 +175,7 @@ export function createRunner(deps: {
       },
     ).catch((err) => log.error({ err, jobId: job.id }, 'job bookkeeping failed'))
       .finally(() => {
+        clearInterval(renewal);
         channel.port1.close();
         live.delete(job.id);
         schedule();
@@ -148,10 +190,14 @@ export function createRunner(deps: {
       l.fraction = m.fraction;
       l.samplesPerSec = m.samplesPerSec;
       const v = deps.view(job);
-      events.emit(job.id, { type: 'progress', data: { epoch: m.epoch, fraction: m.fraction, progress: v.progress, samplesPerSec: m.samplesPerSec, etaSeconds: v.etaSeconds } });
+      void events.progress(job.id, { epoch: m.epoch, fraction: m.fraction, progress: v.progress, samplesPerSec: m.samplesPerSec, etaSeconds: v.etaSeconds });
+      // Other nodes read progress from the store; a lost write is made good by the next one.
+      store.jobs.recordProgress(job.id, node, { progress: v.progress, samplesPerSec: m.samplesPerSec, etaSeconds: v.etaSeconds })
+        .catch((err) => log.debug({ err, jobId: job.id }, 'progress not recorded'));
     } else if (m.type === 'epoch') {
       const record = epochRecord(m.metrics, new Date().toISOString());
-      if (!await store.jobs.recordEpoch(job.id, record, m.metrics.samplesPerSec, m.state)) return;
+      const held = await persist('epoch', () => store.jobs.recordEpoch(job.id, node, record, m.metrics.samplesPerSec, m.state));
+      if (!held) { lost(job.id, 'fenced'); return; }
       l.epochsDone = m.metrics.epoch;
       l.fraction = 0;
       l.samplesPerSec = m.metrics.samplesPerSec;
@@ -160,23 +206,25 @@ export function createRunner(deps: {
       job.epoch = m.metrics.epoch;
       job.metrics = record;
       log.debug({ jobId: job.id, event: 'epoch', epoch: m.metrics.epoch, loss: m.metrics.loss }, 'epoch');
-      events.emit(job.id, { type: 'epoch', data: record });
+      void events.epoch(job.id, record);
     }
   }
 
   async function finish(job: StoredJob, l: Live, m: WorkerMessage, dataset: Dataset): Promise<void> {
+    if (l.cancelled) return;
     if (m.type === 'failed') {
-      if (await store.jobs.fail(job.id, { code: m.code, message: m.message })) {
+      if (await persist('failure', () => store.jobs.fail(job.id, { code: m.code, message: m.message }, node))) {
         log.warn({ jobId: job.id, event: 'failed', code: m.code }, m.message);
       }
     } else if (m.type === 'done') {
       if (m.reason === 'interrupted') {
-        await store.jobs.requeue(job.id);
+        await persist('hand-back', () => store.jobs.requeue(job.id, node));
         log.info({ jobId: job.id, event: 'requeued' }, 'job handed back to the queue');
-      } else if (m.reason !== 'cancelled' && m.model && !l.cancelled) {
+      } else if (m.reason !== 'cancelled' && m.model) {
         const best = m.bestEpoch === job.epoch ? job.metrics
           : (await store.jobs.epochs(job.id, (m.bestEpoch ?? 1) - 1))[0] ?? job.metrics;
-        const modelId = await store.jobs.succeed(job.id, {
+        const model = m.model;
+        const modelId = await persist('model', () => store.jobs.succeed(job.id, node, {
           task: dataset.task,
           architecture: { inputs: dataset.features, hidden: job.spec.hidden, output: job.spec.output, loss: job.spec.loss },
           // The figures of the epoch whose weights the model keeps (the best one under early stopping).
@@ -185,14 +233,14 @@ export function createRunner(deps: {
           featureNames: dataset.featureNames,
           features: dataset.features,
           bestEpoch: m.bestEpoch,
-          bytes: m.model,
-        }, m.reason);
+          bytes: model,
+        }, m.reason));
         if (modelId) log.info({ jobId: job.id, modelId, event: 'finished', reason: m.reason }, 'job succeeded');
       }
     } else {
       return;
     }
-    await emitStatus(job.id);
+    void events.status(job.id);
   }
 
   async function crashed(job: StoredJob, l: Live, err: Error & { code?: string }): Promise<void> {
@@ -206,37 +254,54 @@ export function createRunner(deps: {
         : { code: 'worker_error', message: `training failed inside the worker (${err.message}); the job can be submitted again` };
     if (!accepting && !oom) {
       // Shutdown terminated the worker: the job resumes from its checkpoint at the next start.
-      await store.jobs.requeue(job.id);
+      await store.jobs.requeue(job.id, node);
       return;
     }
-    await store.jobs.fail(job.id, error);
+    await store.jobs.fail(job.id, error, node);
     log.error({ jobId: job.id, event: 'failed', code: error.code, err }, 'worker failed');
-    await emitStatus(job.id);
+    void events.status(job.id);
+  }
+
+  /** Jobs whose node stopped renewing go back to the queue; any node's runner may then resume them. */
+  async function sweep(): Promise<void> {
+    try {
+      const requeued = await store.jobs.requeueExpired();
+      for (const id of requeued) {
+        log.warn({ jobId: id, event: 'requeued' }, 'the lease of a running job lapsed: back to the queue');
+        void events.status(id);
+      }
+    } catch (err) {
+      log.warn({ err }, 'could not sweep lapsed leases');
+    }
+    await pump();
   }
 
   return {
-    /** Puts jobs left running by a previous process back in the queue, then starts what fits. */
+    /**
+     * Starts taking jobs. The only process on a SQLite file puts every job left running back in the
+     * queue at once; on a shared store, jobs of a node that is gone come back when their lease lapses.
+     */
     async start(): Promise<number> {
-      const recovered = await store.jobs.requeueAllRunning();
-      if (recovered > 0) log.warn({ recovered }, 'jobs left running by a previous process were re-queued');
+      const recovered = store.kind === 'sqlite' ? await store.jobs.requeueAllRunning() : (await store.jobs.requeueExpired()).length;
+      if (recovered > 0) log.warn({ recovered }, 'jobs left running by a node that is gone were re-queued');
+      unsubscribe.push(
+        store.bus.subscribe(CHANNELS.queued, schedule),
+        store.bus.subscribe(CHANNELS.cancelled, (m) => lost((m as { jobId: string }).jobId, 'cancelled')),
+      );
+      // Notifications can be missed (a dropped connection): look at the queue now and then anyway.
+      timers.push(setInterval(() => void sweep(), Math.min(5000, Math.max(500, leaseMs / 2))));
       await pump();
       return recovered;
     },
-    /** A job was queued: start it if a worker is free. */
-    queued: schedule,
     live: (id: string) => live.get(id),
-    /** Tells the job's worker to stop at the next minibatch; the caller records the cancel. */
-    cancel(id: string): void {
-      const l = live.get(id);
-      if (!l) return;
-      l.cancelled = true;
-      Atomics.store(l.control, 0, CONTROL.cancel);
-    },
+    running: () => [...live.keys()],
     accepting: () => accepting,
     /** Stops claiming jobs, asks running ones to stop at the next minibatch and waits for their
-     *  hand-back (they resume from their checkpoint at the next start), then closes the pool. */
+     *  hand-back (they resume from their checkpoint on the next node to claim them), then closes the pool. */
     async close(timeoutMs = 7000): Promise<void> {
       accepting = false;
+      timers.forEach(clearInterval);
+      unsubscribe.forEach((u) => u());
       for (const l of live.values()) Atomics.store(l.control, 0, CONTROL.interrupt);
       const settled = Promise.all([...live.values()].map((l) => l.settled));
       const timer = new Promise((r) => setTimeout(r, timeoutMs).unref());
@@ -246,4 +311,4 @@ export function createRunner(deps: {
   };
 }
 
-
+export type Runner = ReturnType<typeof createRunner>;

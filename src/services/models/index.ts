@@ -17,6 +17,8 @@ export type Prediction = { label: string | number; probabilities: number[] } | {
 interface Loaded { info: ModelInfo; bytes: Uint8Array; predictor: Predictor }
 
 const CACHE_SIZE = 32;
+/** Deleting a model on one node drops it from every node's cache. */
+const DELETED = 'model_deleted';
 
 export function createModelService(deps: { config: Config; store: Store }) {
   const { config, store } = deps;
@@ -24,6 +26,7 @@ export function createModelService(deps: { config: Config; store: Store }) {
   const pool = new Piscina({
     filename: workerPath(import.meta.url, './predict-worker.js'), minThreads: 0, maxThreads: 1, idleTimeout: 30_000,
   });
+  const unsubscribe = store.bus.subscribe(DELETED, (m) => cache.delete((m as { id: string }).id));
 
   async function load(id: string): Promise<Loaded> {
     const hit = cache.get(id);
@@ -87,6 +90,7 @@ export function createModelService(deps: { config: Config; store: Store }) {
     async delete(id: string): Promise<void> {
       if (!await store.models.delete(id)) throw errors.notFound('model', id);
       cache.delete(id);
+      await store.bus.publish(DELETED, { id }).catch(() => { /* other nodes keep it until their cache drops it */ });
     },
     /** Raw outputs for the V2 protocol: probabilities (or values) as a flat rows × k array. */
     async raw(id: string, x: Float32Array, rows: number): Promise<{ info: ModelInfo; out: Float32Array }> {
@@ -115,7 +119,10 @@ export function createModelService(deps: { config: Config; store: Store }) {
         ? regressionScores(out, data.targets!, meta.rows)
         : classificationScores(m.info, out, data.labels!, meta.rows, meta.classes!);
     },
-    close: () => pool.destroy(),
+    async close(): Promise<void> {
+      unsubscribe();
+      await pool.destroy();
+    },
   };
 }
 

@@ -12,17 +12,18 @@ interface JobRow {
   model_id: string | null; stop_reason: string | null; error_code: string | null;
   error_message: string | null; attempts: number; runtime_ms: number; created_at: string;
   started_at: string | null; finished_at: string | null; updated_at: string;
+  node_id: string | null; lease_expires_at: number | null; eta_seconds: number | null;
 }
 
 function toJob<S extends StoredSpec>(r: JobRow): Job<S> {
   return {
     id: r.id, datasetId: r.dataset_id, status: r.status, progress: r.progress, epoch: r.epoch,
     epochs: r.epochs, metrics: r.metrics === null ? null : JSON.parse(r.metrics),
-    samplesPerSec: r.samples_per_sec, etaSeconds: null,
+    samplesPerSec: r.samples_per_sec, etaSeconds: r.status === 'running' ? r.eta_seconds : null,
     modelId: r.model_id, stopReason: r.stop_reason,
     error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
     createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at, updatedAt: r.updated_at,
-    spec: JSON.parse(r.spec),
+    spec: JSON.parse(r.spec), node: r.status === 'running' ? r.node_id : null,
   };
 }
 
@@ -38,15 +39,20 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
     ORDER BY seq DESC LIMIT @limit OFFSET @offset`);
   const countPage = db.prepare('SELECT count(*) FROM jobs WHERE @status IS NULL OR status = @status').pluck();
   // One statement picks and marks the oldest queued job: the claim cannot be split by another writer.
-  const claim = db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1,
-    started_at = coalesce(started_at, @at), updated_at = @at
+  const claim = db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, node_id = @node,
+    lease_expires_at = @until, eta_seconds = NULL, started_at = coalesce(started_at, @at), updated_at = @at
     WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1) RETURNING *`);
+  // A node's writes for a running job hold only while it still has the job: the fence of every write.
+  const HELD = "id = @id AND status = 'running' AND node_id = @node";
+  const renew = db.prepare(`UPDATE jobs SET lease_expires_at = @until WHERE ${HELD}`);
+  const updateProgress = db.prepare(`UPDATE jobs SET progress = @progress, samples_per_sec = coalesce(@sps, samples_per_sec),
+    eta_seconds = @eta WHERE ${HELD}`);
   const insertEpoch = db.prepare('INSERT INTO epochs (job_id, epoch, metrics, at) VALUES (?, ?, ?, ?)');
   const upsertCheckpoint = db.prepare(`INSERT INTO checkpoints (job_id, epoch, state, updated_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (job_id) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, updated_at = excluded.updated_at`);
   const updateAfterEpoch = db.prepare(`UPDATE jobs SET epoch = @epoch, progress = min(1.0, @epoch * 1.0 / epochs),
     metrics = @metrics, samples_per_sec = @sps, runtime_ms = runtime_ms + @duration, updated_at = @at
-    WHERE id = @id AND status = 'running'`);
+    WHERE ${HELD}`);
   const selectCheckpoint = db.prepare('SELECT epoch, state FROM checkpoints WHERE job_id = ?');
   const deleteCheckpoint = db.prepare('DELETE FROM checkpoints WHERE job_id = ?');
   const selectRuntime = db.prepare('SELECT runtime_ms FROM jobs WHERE id = ?').pluck();
@@ -54,9 +60,12 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
   const finish = db.prepare(`UPDATE jobs SET status = @status, model_id = @model_id, stop_reason = @stop_reason,
     error_code = @error_code, error_message = @error_message, finished_at = @at, updated_at = @at,
     progress = CASE WHEN @status = 'succeeded' THEN 1 ELSE progress END
-    WHERE id = @id AND status IN ('queued', 'running')`);
-  const requeue = db.prepare("UPDATE jobs SET status = 'queued', updated_at = @at WHERE id = @id AND status = 'running'");
-  const requeueAll = db.prepare("UPDATE jobs SET status = 'queued', updated_at = ? WHERE status = 'running'");
+    WHERE id = @id AND (status = 'queued' OR (status = 'running' AND (@node IS NULL OR node_id = @node)))`);
+  const requeue = db.prepare(`UPDATE jobs SET status = 'queued', node_id = NULL, lease_expires_at = NULL, updated_at = @at
+    WHERE ${HELD}`);
+  const requeueExpired = db.prepare(`UPDATE jobs SET status = 'queued', node_id = NULL, lease_expires_at = NULL, updated_at = @at
+    WHERE status = 'running' AND lease_expires_at < @now RETURNING id`).pluck();
+  const requeueAll = db.prepare("UPDATE jobs SET status = 'queued', node_id = NULL, lease_expires_at = NULL, updated_at = ? WHERE status = 'running'");
   const insertModel = db.prepare(`INSERT INTO models (id, job_id, dataset_id, task, architecture, metrics, classes,
     feature_names, features, best_epoch, created_at) VALUES (@id, @job_id, @dataset_id, @task, @architecture,
     @metrics, @classes, @feature_names, @features, @best_epoch, @at)`);
@@ -67,11 +76,11 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
     return r ? toJob<S>(r) : null;
   }
 
-  function finishWith(id: string, status: JobStatus, fields: {
+  function finishWith(id: string, node: string | null, status: JobStatus, fields: {
     modelId?: string; stopReason?: string; error?: { code: string; message: string };
   }): boolean {
     const changed = finish.run({
-      id, status, at: now(), model_id: fields.modelId ?? null, stop_reason: fields.stopReason ?? null,
+      id, node, status, at: now(), model_id: fields.modelId ?? null, stop_reason: fields.stopReason ?? null,
       error_code: fields.error?.code ?? null, error_message: fields.error?.message ?? null,
     }).changes > 0;
     if (changed) deleteCheckpoint.run(id);
@@ -85,21 +94,21 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
     return get(id);
   });
 
-  const recordEpoch = db.transaction((id: string, record: EpochRecord, samplesPerSec: number, state: Uint8Array) => {
+  const recordEpoch = db.transaction((id: string, node: string, record: EpochRecord, samplesPerSec: number, state: Uint8Array) => {
     const { epoch, at, ...metrics } = record;
     const updated = updateAfterEpoch.run({
-      id, epoch, metrics: JSON.stringify(record), sps: samplesPerSec, duration: Math.round(record.durationMs), at,
+      id, node, epoch, metrics: JSON.stringify(record), sps: samplesPerSec, duration: Math.round(record.durationMs), at,
     }).changes > 0;
-    if (!updated) return false; // cancelled or finished meanwhile: the epoch belongs to no run
+    if (!updated) return false; // cancelled, finished or taken meanwhile: the epoch belongs to no run
     insertEpoch.run(id, epoch, JSON.stringify(metrics), at);
     upsertCheckpoint.run(id, epoch, blob(state), at);
     return true;
   });
 
-  const succeed = db.transaction((id: string, model: NewModel, stopReason: string): string | null => {
+  const succeed = db.transaction((id: string, node: string, model: NewModel, stopReason: string): string | null => {
     const job = get(id);
     const modelId = randomUUID();
-    if (!job || !finishWith(id, 'succeeded', { modelId, stopReason })) return null;
+    if (!job || job.node !== node || !finishWith(id, node, 'succeeded', { modelId, stopReason })) return null;
     insertModel.run({
       id: modelId, job_id: id, dataset_id: job.datasetId, task: model.task,
       architecture: JSON.stringify(model.architecture), metrics: JSON.stringify(model.metrics),
@@ -120,11 +129,14 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
       const rows = selectPage.all({ status, limit: filter.limit, offset: filter.offset }) as JobRow[];
       return { items: rows.map((r) => toJob<S>(r)), total: countPage.get({ status }) as number };
     },
-    async claim() {
-      const r = claim.get({ at: now() }) as JobRow | undefined;
+    async claim(node, leaseMs) {
+      const r = claim.get({ node, until: Date.now() + leaseMs, at: now() }) as JobRow | undefined;
       return r ? toJob<S>(r) : null;
     },
-    recordEpoch: async (id, record, samplesPerSec, state) => recordEpoch(id, record, samplesPerSec, state),
+    renew: async (id, node, leaseMs) => renew.run({ id, node, until: Date.now() + leaseMs }).changes > 0,
+    recordProgress: async (id, node, live) =>
+      updateProgress.run({ id, node, progress: live.progress, sps: live.samplesPerSec, eta: live.etaSeconds }).changes > 0,
+    recordEpoch: async (id, node, record, samplesPerSec, state) => recordEpoch(id, node, record, samplesPerSec, state),
     async checkpoint(id): Promise<Checkpoint | null> {
       const r = selectCheckpoint.get(id) as { epoch: number; state: Buffer } | undefined;
       return r ? { epoch: r.epoch, state: new Uint8Array(r.state) } : null;
@@ -134,10 +146,11 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
       return (selectEpochs.all(id, since) as { epoch: number; metrics: string; at: string }[])
         .map((r) => ({ epoch: r.epoch, ...JSON.parse(r.metrics), at: r.at }));
     },
-    succeed: async (id, model, stopReason) => succeed(id, model, stopReason),
-    fail: async (id, error) => finishWith(id, 'failed', { error }),
-    cancel: async (id) => finishWith(id, 'cancelled', { stopReason: 'cancelled' }),
-    requeue: async (id) => requeue.run({ id, at: now() }).changes > 0,
+    succeed: async (id, node, model, stopReason) => succeed(id, node, model, stopReason),
+    fail: async (id, error, node) => finishWith(id, node ?? null, 'failed', { error }),
+    cancel: async (id) => finishWith(id, null, 'cancelled', { stopReason: 'cancelled' }),
+    requeue: async (id, node) => requeue.run({ id, node, at: now() }).changes > 0,
+    requeueExpired: async () => requeueExpired.all({ now: Date.now(), at: now() }) as string[],
     requeueAllRunning: async () => requeueAll.run(now()).changes,
   };
 }
