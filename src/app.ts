@@ -8,6 +8,7 @@ import { registerErrorHandling, sendError } from './http/errors.js';
 import healthRoutes from './http/health.js';
 import jobRoutes from './http/jobs.js';
 import modelRoutes from './http/models.js';
+import nodeRoutes from './http/nodes.js';
 import v2Routes from './http/v2.js';
 import dashboard from './plugins/dashboard.js';
 import docs from './plugins/docs.js';
@@ -19,13 +20,14 @@ import type { DatasetService } from './services/datasets.js';
 import type { JobService } from './services/jobs/index.js';
 import type { JobSpec } from './services/jobs/spec.js';
 import type { ModelService } from './services/models/index.js';
+import type { NodeService } from './services/nodes.js';
 import type { Store } from './store/types.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
     store: Store<JobSpec>;
-    services: { datasets: DatasetService; jobs: JobService; models: ModelService };
+    services: { datasets: DatasetService; jobs: JobService; models: ModelService; nodes: NodeService };
     writeRateLimit: { max: number; timeWindow: string };
     /** Every route registered, for the test that holds openapi.yaml to them. */
     routeList: { method: string; url: string }[];
@@ -74,10 +76,16 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(services);
 
   await app.register(healthRoutes);
+  // A worker node trains and answers only its health routes; api and all nodes serve everything.
+  if (config.role === 'worker') {
+    await app.register(v2Routes, { healthOnly: true });
+    return app;
+  }
   await app.register(datasetRoutes);
   await app.register(jobRoutes);
   await app.register(modelRoutes);
-  await app.register(v2Routes);
+  await app.register(nodeRoutes);
+  await app.register(v2Routes, { healthOnly: false });
   await app.register(dashboard);
   return app;
 }

@@ -2,6 +2,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { StoreOpenError } from './store/errors.js';
 
 let config;
 try {
@@ -14,12 +15,23 @@ try {
   throw err;
 }
 
-const app = await buildApp(config, {
-  logger: {
-    level: config.logLevel,
-    ...(config.logPretty ? { transport: { target: 'pino-pretty' } } : {}),
-  },
-});
+let app;
+try {
+  app = await buildApp(config, {
+    logger: {
+      level: config.logLevel,
+      ...(config.logPretty ? { transport: { target: 'pino-pretty' } } : {}),
+    },
+  });
+  await app.ready();
+} catch (err) {
+  // A database that cannot be opened or reached: one line that says what to do, no stack.
+  if (err instanceof StoreOpenError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}
 
 // SIGTERM/SIGINT: stop accepting, finish requests in flight, hand running jobs back to the queue
 // (they resume from their last checkpoint), close the pool and the database; a second signal exits at once.

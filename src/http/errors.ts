@@ -4,7 +4,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DataError } from '../data/errors.js';
-import { ServiceError, type ErrorKind } from '../services/errors.js';
+import { ServiceError, StoreUnavailableError, type ErrorKind } from '../services/errors.js';
 import { closeGently } from './linger.js';
 import { parseJsonBody } from './json-body.js';
 
@@ -90,6 +90,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const first = issues[0];
       return sendError(reply, 400, 'invalid_request',
         `${first.path}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`, { issues });
+    }
+    if (err instanceof StoreUnavailableError) {
+      reply.header('retry-after', '5');
+      return sendError(reply, 503, err.code, err.message);
     }
     if (err instanceof ServiceError || err instanceof DataError) {
       const status = STATUS[err.kind];

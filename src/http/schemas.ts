@@ -106,6 +106,7 @@ export const Job = z.object({
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   updatedAt: z.string(),
+  node: z.string().nullable().describe('The node training it while it runs (NODE_ID)'),
   spec: JobSpecResolved,
 }).meta({ id: 'Job' });
 
@@ -165,3 +166,16 @@ export const EvaluateResponse = z.object({
   mae: z.number().optional(),
   r2: z.number().optional(),
 }).meta({ id: 'EvaluateResponse' });
+
+// ---------------------------------------------------------------- nodes
+
+export const Node = z.object({
+  id: z.string().describe('NODE_ID (default host:pid)'),
+  role: z.enum(['all', 'api', 'worker']),
+  running: z.array(z.string()).describe('The jobs it trains now'),
+  startedAt: z.string(),
+  heartbeatAt: z.string().describe('Its last heartbeat; a node is listed while it beats every few seconds'),
+  self: z.boolean().describe('The node that answered this request'),
+}).meta({ id: 'Node' });
+
+export const NodeList = z.object({ items: z.array(Node) }).meta({ id: 'NodeList' });

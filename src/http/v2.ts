@@ -121,12 +121,12 @@ type Datatype = (typeof NUMERIC)[string];
 
 // ---------------------------------------------------------------- routes
 
-export default async function v2Routes(app: FastifyInstance) {
+export default async function v2Routes(app: FastifyInstance, opts: { healthOnly: boolean }) {
   // Under its own prefix so that unknown /v2 paths get the protocol's 404 too.
-  await app.register(v2Protocol, { prefix: '/v2' });
+  await app.register(v2Protocol, { prefix: '/v2', healthOnly: opts.healthOnly });
 }
 
-async function v2Protocol(app: FastifyInstance) {
+async function v2Protocol(app: FastifyInstance, opts: { healthOnly: boolean }) {
   const { config } = app;
   const { models, jobs } = app.services;
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -181,6 +181,9 @@ async function v2Protocol(app: FastifyInstance) {
     const why = notReady();
     return why ? reply.code(503).send({ error: why }) : { ready: true };
   });
+
+  // A worker node answers its health routes only.
+  if (opts.healthOnly) return;
 
   r.get('/models/:id', {
     schema: {

@@ -28,6 +28,7 @@ export default fp(async (app: FastifyInstance) => {
         { name: 'datasets', description: 'Upload and manage datasets' },
         { name: 'jobs', description: 'Training jobs and their progress' },
         { name: 'models', description: 'Trained models, predictions and evaluation' },
+        { name: 'nodes', description: 'The nodes of the service' },
         { name: 'v2', description: 'Open Inference Protocol V2 (KServe, Triton)' },
         { name: 'docs', description: 'This document' },
       ],

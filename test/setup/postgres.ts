@@ -1,7 +1,8 @@
 // vitest's global setup: a throwaway PostgreSQL cluster for the suites that run against PostgreSQL.
 // TEST_DATABASE_URL names one to use instead; otherwise, where Debian's postgresql is installed, a
 // cluster is made in a temporary folder (as the postgres user when running as root), started on a free
-// port on 127.0.0.1, and stopped and removed when the tests end. Without either, those suites skip.
+// port on 127.0.0.1, and stopped and removed when the tests end. Without either, those suites skip
+// (unless REQUIRE_POSTGRES is set, as CI does).
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -39,6 +40,8 @@ export default async function setup(project: TestProject) {
   }
   const bin = binDir();
   if (!bin) {
+    // CI sets REQUIRE_POSTGRES: there, the PostgreSQL suites must run, never skip.
+    if (process.env.REQUIRE_POSTGRES) throw new Error('REQUIRE_POSTGRES is set but postgresql is not installed');
     project.provide('databaseUrl', null);
     return;
   }

@@ -24,6 +24,8 @@ export interface Live {
   samplesPerSec: number | null;
   lastEpochMs: number | null;
   epochStartedAt: number;
+  /** When its progress last went to the store. */
+  progressWrittenAt: number;
   settled: Promise<void>;
 }
 
@@ -118,7 +120,7 @@ export function createRunner(deps: {
     const channel = new MessageChannel();
     const l: Live = {
       control, cancelled: false, epochsDone: job.epoch, fraction: 0, samplesPerSec: null,
-      lastEpochMs: null, epochStartedAt: Date.now(), settled: Promise.resolve(),
+      lastEpochMs: null, epochStartedAt: Date.now(), progressWrittenAt: 0, settled: Promise.resolve(),
     };
     live.set(job.id, l);
     const limit = job.spec.maxRuntimeSeconds;
@@ -182,6 +184,16 @@ export function createRunner(deps: {
       });
   }
 
+  /** Other nodes read a running job's progress from the store: written at most every PROGRESS_INTERVAL_MS. */
+  function writeProgress(job: StoredJob, l: Live, samplesPerSec: number): void {
+    if (Date.now() - l.progressWrittenAt < config.progressIntervalMs) return;
+    l.progressWrittenAt = Date.now();
+    const v = deps.view(job);
+    // A lost write is made good by the next one.
+    store.jobs.recordProgress(job.id, node, { progress: v.progress, samplesPerSec, etaSeconds: v.etaSeconds })
+      .catch((err) => log.debug({ err, jobId: job.id }, 'progress not recorded'));
+  }
+
   async function onMessage(job: StoredJob, l: Live, m: WorkerMessage): Promise<void> {
     if (l.cancelled) return;
     if (m.type === 'started') {
@@ -191,9 +203,7 @@ export function createRunner(deps: {
       l.samplesPerSec = m.samplesPerSec;
       const v = deps.view(job);
       void events.progress(job.id, { epoch: m.epoch, fraction: m.fraction, progress: v.progress, samplesPerSec: m.samplesPerSec, etaSeconds: v.etaSeconds });
-      // Other nodes read progress from the store; a lost write is made good by the next one.
-      store.jobs.recordProgress(job.id, node, { progress: v.progress, samplesPerSec: m.samplesPerSec, etaSeconds: v.etaSeconds })
-        .catch((err) => log.debug({ err, jobId: job.id }, 'progress not recorded'));
+      writeProgress(job, l, m.samplesPerSec);
     } else if (m.type === 'epoch') {
       const record = epochRecord(m.metrics, new Date().toISOString());
       const held = await persist('epoch', () => store.jobs.recordEpoch(job.id, node, record, m.metrics.samplesPerSec, m.state));
@@ -201,12 +211,14 @@ export function createRunner(deps: {
       l.epochsDone = m.metrics.epoch;
       l.fraction = 0;
       l.samplesPerSec = m.metrics.samplesPerSec;
-      l.lastEpochMs = m.metrics.durationMs;
+      // Wall-clock time between epochs: what the ETA needs, checkpoint writes included.
+      l.lastEpochMs = Date.now() - l.epochStartedAt;
       l.epochStartedAt = Date.now();
       job.epoch = m.metrics.epoch;
       job.metrics = record;
       log.debug({ jobId: job.id, event: 'epoch', epoch: m.metrics.epoch, loss: m.metrics.loss }, 'epoch');
       void events.epoch(job.id, record);
+      writeProgress(job, l, m.metrics.samplesPerSec);
     }
   }
 

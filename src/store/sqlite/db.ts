@@ -9,16 +9,14 @@ export type Db = Database.Database;
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../migrations/sqlite');
 
-export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
-  if (!options.readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+export function openDatabase(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
   db.pragma('busy_timeout = 5000');
-  if (!options.readonly) {
-    // WAL: readers (workers) never block the writer; NORMAL: a commit is durable against a process
-    // crash without an fsync per transaction (only a power loss can take the last commits).
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-  }
+  // WAL: readers never block the writer; NORMAL: a commit is durable against a process crash without
+  // an fsync per transaction (only a power loss can take the last commits).
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   return db;
 }

@@ -1,5 +1,9 @@
 // The embedded backend: one SQLite file (WAL) in DATA_DIR, what `npm start` uses with nothing else installed.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createLocalBus } from '../bus.js';
+import { StoreOpenError } from '../errors.js';
 import type { Store, StoredSpec } from '../types.js';
 import { createDatasetStore } from './datasets.js';
 import { migrate, openDatabase, type AppliedMigration } from './db.js';
@@ -7,8 +11,37 @@ import { createJobStore } from './jobs.js';
 import { createModelStore } from './models.js';
 import { createNodeStore } from './nodes.js';
 
+/**
+ * One process owns a SQLite file: an exclusive lock on `<file>.lock`, held for the life of the store and
+ * released by the operating system when the process dies, refuses a second one at start.
+ */
+function lockFile(path: string): Database.Database {
+  const lock = new Database(`${path}.lock`);
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+    return lock;
+  } catch (err) {
+    lock.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new StoreOpenError(`${path} is in use by another process of this service: a SQLite data folder serves one process; `
+        + 'stop the other one, give this one its own DATA_DIR, or run several nodes on PostgreSQL (DATABASE_URL)');
+    }
+    throw err;
+  }
+}
+
 export function openSqliteStore<S extends StoredSpec>(path: string): { store: Store<S>; applied: AppliedMigration[] } {
-  const db = openDatabase(path);
+  let db: Database.Database;
+  let lock: Database.Database;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    lock = lockFile(path);
+    db = openDatabase(path);
+  } catch (err) {
+    if (err instanceof StoreOpenError) throw err;
+    throw new StoreOpenError(`cannot open the database ${path}: ${(err as Error).message}`, err);
+  }
   const applied = migrate(db);
   return {
     applied,
@@ -19,7 +52,10 @@ export function openSqliteStore<S extends StoredSpec>(path: string): { store: St
       models: createModelStore(db),
       nodes: createNodeStore(db),
       bus: createLocalBus(),
-      close: async () => { db.close(); },
+      close: async () => {
+        db.close();
+        lock.close();
+      },
     },
   };
 }
