@@ -88,6 +88,27 @@ describe.skipIf(!clusterUrl)('many nodes on one PostgreSQL database', () => {
     expect((await api.get(`/v1/jobs/${job.id}`)).body).toMatchObject({ status: 'cancelled', node: null });
   });
 
+  it('deleting a model on one api node stops another from serving it', async () => {
+    const job = await api.waitFor((await api.post('/v1/jobs', { datasetId, epochs: 1, hidden: [{ units: 4 }], seed: 2 })).body.id, ['succeeded']);
+    const second = await node('api', 'api-2');
+    try {
+      const other = client(second.url);
+      const row = blobs(1, 24, ['a'], 3).features;
+      expect((await other.post(`/v1/models/${job.modelId}/predict`, { instances: row })).status).toBe(200); // now in api-2's cache
+      expect((await api.del(`/v1/models/${job.modelId}`)).status).toBe(204);
+      const deadline = Date.now() + 2000;
+      let status = 200;
+      while (status === 200 && Date.now() < deadline) {
+        status = (await other.post(`/v1/models/${job.modelId}/predict`, { instances: row })).status;
+        if (status === 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status).toBe(404);
+    } finally {
+      await second.stop();
+      second.cleanup();
+    }
+  });
+
   it('resumes on the other worker a job whose worker was SIGKILLed, every epoch once, bit-identical to an uninterrupted run on SQLite', async () => {
     const spec = {
       datasetId, hidden: [{ units: 96, activation: 'tanh' }, { units: 48, activation: 'relu', dropout: 0.1 }],

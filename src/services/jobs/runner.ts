@@ -92,7 +92,8 @@ export function createRunner(deps: {
         }
       } while (again);
     } catch (err) {
-      log.error({ err }, 'could not start queued jobs');
+      if (err instanceof StoreUnavailableError) log.warn({ err: err.message }, 'could not look at the queue: database unavailable');
+      else log.error({ err }, 'could not start queued jobs');
     } finally {
       pumping = false;
     }
@@ -277,13 +278,18 @@ export function createRunner(deps: {
   /** Jobs whose node stopped renewing go back to the queue; any node's runner may then resume them. */
   async function sweep(): Promise<void> {
     try {
+      // Our own leases first: after the database was away, the jobs this node still trains are renewed
+      // before any lapsed lease is taken back, so they go on here rather than restart elsewhere.
+      for (const id of live.keys()) {
+        if (!await store.jobs.renew(id, node, leaseMs)) lost(id, 'lease');
+      }
       const requeued = await store.jobs.requeueExpired();
       for (const id of requeued) {
         log.warn({ jobId: id, event: 'requeued' }, 'the lease of a running job lapsed: back to the queue');
         void events.status(id);
       }
     } catch (err) {
-      log.warn({ err }, 'could not sweep lapsed leases');
+      log.warn({ err: (err as Error).message }, 'could not sweep lapsed leases');
     }
     await pump();
   }

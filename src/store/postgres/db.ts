@@ -52,6 +52,10 @@ export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient
   } catch (err) {
     throw unavailable(err);
   }
+  // A connection lost between two statements is reported on the client itself, not on a query: this
+  // handler keeps it from being an uncaught error (the next statement fails and rolls back).
+  const ignore = () => {};
+  client.on('error', ignore);
   try {
     await query(client, 'BEGIN');
     const result = await work(client);
@@ -61,6 +65,7 @@ export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient
     await client.query('ROLLBACK').catch(() => {});
     throw unavailable(err);
   } finally {
+    client.off('error', ignore);
     client.release();
   }
 }
