@@ -75,8 +75,9 @@ export function decodeState(bytes: Uint8Array, identity: RunIdentity, paramCount
   const flags = r.u32('flags');
   if ((flags & ~(STOPPED_EARLY | HAS_BEST)) !== 0) throw invalidState('flags', `the training state has unknown flags ${flags}`);
   const learningRate = r.f64('learningRate');
-  if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
-    throw invalidState('learningRate', `the training state's learning rate ${learningRate} is not a positive number`);
+  // Per-step decay can take the rate all the way to 0 (it underflows), and such a state must still load.
+  if (!(learningRate >= 0) || !Number.isFinite(learningRate)) {
+    throw invalidState('learningRate', `the training state's learning rate ${learningRate} is not a finite number ≥ 0`);
   }
   const bestLoss = r.f64('bestLoss');
   const rng = new Uint32Array(4);

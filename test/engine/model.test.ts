@@ -202,3 +202,18 @@ describe('training state format', () => {
     expect(expectEngineError(() => createTrainer(network, spec, blobs(61), { state }), 'invalid_state').field).toBe('data.rows');
   });
 });
+
+describe('a state the engine wrote always loads', () => {
+  it('resumes after per-step decay has driven the learning rate to exactly 0', () => {
+    // decay 1 per step halves the rate 1,200 times: 0.1/2¹²⁰⁰ underflows float64 to 0.
+    const spec = trainingSpec({ batchSize: 1, epochs: 21, learningRate: 0.1, decay: 1, decayPer: 'step' });
+    const trainer = createTrainer(blobNetwork(), spec, blobs(60));
+    for (let e = 0; e < 20; e++) trainer.runEpoch();
+    const state = trainer.saveState();
+    const resumed = createTrainer(blobNetwork(), spec, blobs(60), { state });
+    expect(resumed.epochsDone).toBe(20);
+    expect(resumed.runEpoch()!.learningRate).toBe(0);
+    // A rate of 0 leaves the weights where they were.
+    expect(decodeModel(resumed.exportModel()).params).toEqual(decodeModel(trainer.exportModel()).params);
+  });
+});
