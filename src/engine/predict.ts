@@ -23,6 +23,21 @@ export interface Predictor {
   predict(x: Float32Array | Uint8Array, rows: number): Float32Array;
 }
 
+/**
+ * The kernel's gemm, except that the forward pass's products, A·Bᵀ, go through gemmRows when the kernel
+ * has one: a fast gemm chooses its blocking from the number of rows, so without it a row's answer
+ * would change with how many other rows share the request (and with the chunk it falls in).
+ */
+function rowwise_gemm(kernels: Kernels): Gemm<Float32Array> {
+  const gemm = kernels.gemm.bind(kernels);
+  if (kernels.gemmRows === undefined) return gemm;
+  const rows = kernels.gemmRows.bind(kernels);
+  return (transA, transB, M, N, K, alpha, A, B, beta, C) => {
+    if (!transA && transB) rows(M, N, K, alpha, A, B, beta, C);
+    else gemm(transA, transB, M, N, K, alpha, A, B, beta, C);
+  };
+}
+
 export function createPredictor(model: Model, options: PredictorOptions = {}): Predictor {
   validateModel(model);
   const { network, targetMean, targetStd } = model;
@@ -36,7 +51,7 @@ export function createPredictor(model: Model, options: PredictorOptions = {}): P
   const nIn = sizes[0], nOut = sizes[L];
 
   const kernels = options.kernels ?? createKernels();
-  const gemm: Gemm<Float32Array> = kernels.gemm.bind(kernels);
+  const gemm = rowwise_gemm(kernels);
   const gatherRows = gather_kernel(kernels);
   const buf = reserve((lengths) => kernels.arena(lengths), {
     params: layout.paramCount, mean: nIn, invStd: nIn,

@@ -126,6 +126,26 @@ describe('wasm-simd gemm agrees with the reference', () => {
   });
 });
 
+describe('wasm-simd gemmRows', () => {
+  it('agrees with the reference A·Bᵀ, and gives each row the same bits whatever M', () => {
+    const rnd = random(99);
+    const M = 300, N = 40, K = 37;
+    const k = createWasmKernels();
+    const [A, B, C, one] = k.arena([M * K, N * K, M * N, N]);
+    for (let i = 0; i < A.length; i++) A[i] = rnd();
+    for (let i = 0; i < B.length; i++) B[i] = rnd();
+    k.gemmRows!(M, N, K, 1, A, B, 0, C);
+    const expected = new Float64Array(M * N);
+    gemmReference(false, true, M, N, K, 1, Float64Array.from(A), Float64Array.from(B), 0, expected);
+    for (let i = 0; i < C.length; i++) expect(Math.abs(C[i] - expected[i])).toBeLessThan((K + 2) * U * K + 1e-6);
+    for (const r of [0, 1, 17, 299]) {
+      k.gemmRows!(1, N, K, 1, A.subarray(r * K, (r + 1) * K), B, 0, one);
+      expect(Array.from(one)).toEqual(Array.from(C.subarray(r * N, (r + 1) * N)));
+    }
+    expect(() => k.gemmRows!(1, N, K, 1, new Float32Array(K), B, 0, one)).toThrow(/not a view/);
+  });
+});
+
 describe('wasm-simd sgdUpdate', () => {
   // A length that is not a multiple of 4 exercises the scalar tail.
   const n = 1031;

@@ -4,8 +4,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/engine/binary.js';
 import { createPredictor, createTrainer, decodeModel, encodeModel, EngineError, type Model } from '../../src/engine/index.js';
-import { createReferenceKernels } from '../../src/engine/kernels/index.js';
+import { createKernels, createReferenceKernels } from '../../src/engine/kernels/index.js';
 import { paramLayout } from '../../src/engine/spec.js';
+import type { NetworkSpec } from '../../src/engine/types.js';
 import { blobNetwork, blobs, linear, trainingSpec } from './helpers.js';
 
 function expectEngineError(fn: () => unknown, code: string): EngineError {
@@ -216,4 +217,29 @@ describe('a state the engine wrote always loads', () => {
     // A rate of 0 leaves the weights where they were.
     expect(decodeModel(resumed.exportModel()).params).toEqual(decodeModel(trainer.exportModel()).params);
   });
+});
+
+describe("a row's prediction does not depend on the rows beside it", () => {
+  // Tabular widths (inputs < 256, hidden ≥ 16) are where the wasm gemm switches from dot products
+  // to packed blocks as the number of rows grows, which reorders the additions.
+  const network: NetworkSpec = {
+    inputs: 12, hidden: [{ units: 32, activation: 'relu', dropout: 0 }, { units: 24, activation: 'tanh', dropout: 0 }],
+    outputs: 3, output: 'softmax', loss: 'categorical_cross_entropy',
+  };
+  const rows = 600;
+  const x = new Float32Array(rows * 12).map((_, i) => Math.sin(i * 0.37) * 3 + (i % 5));
+
+  it.each([['default', createKernels], ['reference', createReferenceKernels]] as const)(
+    'gives the same bits one row at a time and in batches of 256 (%s kernel)', (_, kernels) => {
+      const model = sampleModel(network);
+      model.mean = new Float32Array(12).fill(1);
+      model.std = new Float32Array(12).fill(2);
+      const batched = createPredictor(model, { kernels: kernels(), maxBatch: 256 }).predict(x, rows);
+      const single = createPredictor(model, { kernels: kernels(), maxBatch: 1 });
+      const alone = new Float32Array(rows * 3);
+      for (let r = 0; r < rows; r++) alone.set(single.predict(x.subarray(r * 12, (r + 1) * 12), 1), r * 3);
+      let changed = 0;
+      for (let i = 0; i < alone.length; i++) if (!Object.is(alone[i], batched[i])) changed++;
+      expect(changed).toBe(0);
+    });
 });

@@ -23,6 +23,14 @@ export interface Kernels {
     beta: number, C: Float32Array,
   ): void;
   /**
+   * Optional C ← α·A·Bᵀ + β·C (A is M×K, B is N×K, as gemm(false, true, …)) computing every element
+   * of C from its own row of A and row of B with the same operations whatever M, so that a row's
+   * result has the same bits alone or among thousands of rows. gemm need not promise this (a fast
+   * gemm picks its blocking from the shapes); where it is missing, gemm itself must keep the promise.
+   * The predictor multiplies through this so that an answer never depends on the request's other rows.
+   */
+  gemmRows?(M: number, N: number, K: number, alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void;
+  /**
    * Optional fused parameter update, one pass over w, g, v (views from this arena, the length of w):
    *   g̃ = g + λ·w;  v ← μ·v − η·g̃;  w ← w + v        (nesterov: w ← w + μ·v − η·g̃, with the new v)
    * the engine's SGD with momentum, in float32. Elementwise work in JavaScript costs as much as the

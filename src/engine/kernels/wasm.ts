@@ -16,6 +16,9 @@ interface GemmExports {
     transA: number, transB: number, M: number, N: number, K: number,
     alpha: number, A: number, B: number, beta: number, C: number, scratch: number,
   ): void;
+  gemm_rows(
+    M: number, N: number, K: number, alpha: number, A: number, B: number, beta: number, C: number, scratch: number,
+  ): void;
   sgd_update(
     w: number, g: number, v: number, n: number,
     learningRate: number, momentum: number, l2: number, nesterov: number,
@@ -79,6 +82,23 @@ export function createWasmKernels(): Kernels {
     }
   }
 
+  /** The instance, once the shapes are whole and A, B, C are long enough, of this memory and disjoint. */
+  function checkProduct(
+    op: string, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array,
+  ): GemmExports {
+    if (!wasm) throw new Error(`${op}: call arena() first; A, B and C must be views it returned`);
+    if (!(M >= 1 && N >= 1 && K >= 1) || !Number.isInteger(M) || !Number.isInteger(N) || !Number.isInteger(K)) {
+      throw new Error(`${op}: M, N and K must be whole numbers ≥ 1, got ${M}×${N}×${K}`);
+    }
+    check(op, 'A', A, M * K);
+    check(op, 'B', B, K * N);
+    check(op, 'C', C, M * N);
+    if (overlaps(A, M * K, C, M * N) || overlaps(B, K * N, C, M * N)) {
+      throw new Error(`${op}: C overlaps A or B; the product needs a separate output buffer`);
+    }
+    return wasm;
+  }
+
   function overlaps(x: Float32Array, xLen: number, c: Float32Array, cLen: number): boolean {
     return x.byteOffset < c.byteOffset + cLen * 4 && c.byteOffset < x.byteOffset + xLen * 4;
   }
@@ -113,20 +133,16 @@ export function createWasmKernels(): Kernels {
     },
 
     gemm(transA, transB, M, N, K, alpha, A, B, beta, C) {
-      if (!wasm) throw new Error('gemm: call arena() first; A, B and C must be views it returned');
-      if (!(M >= 1 && N >= 1 && K >= 1) || !Number.isInteger(M) || !Number.isInteger(N) || !Number.isInteger(K)) {
-        throw new Error(`gemm: M, N and K must be whole numbers ≥ 1, got ${M}×${N}×${K}`);
-      }
-      check('gemm', 'A', A, M * K);
-      check('gemm', 'B', B, K * N);
-      check('gemm', 'C', C, M * N);
-      if (overlaps(A, M * K, C, M * N) || overlaps(B, K * N, C, M * N)) {
-        throw new Error('gemm: C overlaps A or B; the product needs a separate output buffer');
-      }
-      wasm.gemm(
+      const exports = checkProduct('gemm', M, N, K, A, B, C);
+      exports.gemm(
         transA ? 1 : 0, transB ? 1 : 0, M, N, K,
         alpha, A.byteOffset, B.byteOffset, beta, C.byteOffset, scratch,
       );
+    },
+
+    gemmRows(M, N, K, alpha, A, B, beta, C) {
+      const exports = checkProduct('gemmRows', M, N, K, A, B, C);
+      exports.gemm_rows(M, N, K, alpha, A.byteOffset, B.byteOffset, beta, C.byteOffset, scratch);
     },
 
     sgdUpdate(w, g, v, learningRate, momentum, l2, nesterov) {

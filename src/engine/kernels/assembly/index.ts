@@ -334,6 +334,18 @@ export function standardize_rows(z: usize, rows: i32, n: i32, mean: usize, invSt
 }
 
 /**
+ * C ← α·A·Bᵀ + β·C (A is M×K, B is N×K) by gemm_nt whatever the shapes: each element of C comes from
+ * its own row of A and row of B by the same operations in the same order, so a row's result has the
+ * same bits whether it is multiplied alone or among thousands. gemm picks packing or dot products by
+ * M, N and K, which changes the order of the additions; inference must not depend on a row's neighbours.
+ */
+export function gemm_rows(
+  M: i32, N: i32, K: i32, alpha: f32, A: usize, B: usize, beta: f32, C: usize, scratch: usize,
+): void {
+  gemm_nt(M, N, K, alpha, A, B, beta, C, scratch + PACK_B_BYTES + PACK_A_BYTES);
+}
+
+/**
  * C ← α·A·Bᵀ + β·C without packing (A is M×K, B is N×K: both rows run along k), as dot products:
  * 2 rows of A against 4 rows of B, 8 f32x4 accumulators over k, reduced across lanes at the end.
  * The forward pass multiplies by Wᵀ this way; packing W into panels would cost as much again.
