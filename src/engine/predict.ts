@@ -38,6 +38,21 @@ function rowwise_gemm(kernels: Kernels): Gemm<Float32Array> {
   };
 }
 
+/**
+ * Finite inputs can still be too large for a model (3e38 times a weight overflows float32), and then
+ * the outputs are ∞ or NaN. Those are never returned: the first such row is refused as invalid_data,
+ * naming it, so a caller can answer 422 rather than serve NaN probabilities.
+ */
+function refuse_overflow(out: Float32Array, at: number, count: number, nOut: number): void {
+  for (let i = at; i < at + count; i++) {
+    if (!Number.isFinite(out[i])) {
+      const row = Math.floor(i / nOut);
+      throw new EngineError('invalid_data', `x[${row}]`, `row ${row} holds values too large for this model: its ` +
+        `outputs overflow (${out[i]}). Send values in the range the model was trained on`);
+    }
+  }
+}
+
 export function createPredictor(model: Model, options: PredictorOptions = {}): Predictor {
   validateModel(model);
   const { network, targetMean, targetStd } = model;
@@ -88,6 +103,7 @@ export function createPredictor(model: Model, options: PredictorOptions = {}): P
             for (let k = 0; k < nOut; k++) out[at + r * nOut + k] = yHat[r * nOut + k] * targetStd[k] + targetMean![k];
           }
         }
+        refuse_overflow(out, at, n * nOut, nOut);
       }
       return out;
     },

@@ -243,3 +243,24 @@ describe("a row's prediction does not depend on the rows beside it", () => {
       expect(changed).toBe(0);
     });
 });
+
+describe('finite but huge inputs', () => {
+  it.each([['classification', false], ['regression', true]] as const)(
+    'are refused as invalid_data naming the row, never answered with NaN or ∞ (%s)', (_, regression) => {
+      // ReLU passes the overflow on (tanh or sigmoid would saturate and hide it).
+      const relu: NetworkSpec = { ...blobNetwork(), hidden: [{ units: 6, activation: 'relu', dropout: 0 }] };
+      const model = sampleModel(regression ? { ...relu, outputs: 1, output: 'identity', loss: 'squared_error' } : relu);
+      if (regression) {
+        model.targetMean = new Float32Array([100]);
+        model.targetStd = new Float32Array([40]);
+      }
+      const predictor = createPredictor(model, { maxBatch: 2 });
+      const x = new Float32Array(6 * 4).fill(1);
+      expect(Array.from(predictor.predict(x, 6)).every(Number.isFinite)).toBe(true);
+      x[5 * 4] = 3e38; // ×1/std = 6e38 overflows float32 at once
+      x[5 * 4 + 3] = 3e38;
+      const error = expectEngineError(() => predictor.predict(x, 6), 'invalid_data');
+      expect(error.field).toBe('x[5]');
+      expect(error.message).toMatch(/row 5 .*too large/);
+    });
+});
