@@ -88,7 +88,7 @@ export function encodeModel(model: Model): Uint8Array {
 
 /** Decodes and validates model bytes; anything malformed throws EngineError 'invalid_model'. */
 export function decodeModel(bytes: Uint8Array): Model {
-  const r = byteReader(bytes, MAGIC, VERSION, 'invalid_model', 'model');
+  const r = byteReader(bytes, MAGIC, [VERSION], 'invalid_model', 'model');
   const text = r.text('network');
   let header: unknown;
   try {

@@ -1,4 +1,4 @@
-// The training loop: minibatch SGD over shuffled rows, per-epoch metrics and validation, early stopping,
+// The training loop: minibatch SGD (with momentum) or Adam over shuffled rows, per-epoch metrics and validation, early stopping,
 // and a state that can be saved after any epoch and resumed bit for bit. Every buffer the loop touches
 // comes from one kernels.arena() call; runEpoch allocates nothing per minibatch.
 import { reserve } from './arena.js';
@@ -13,9 +13,11 @@ import {
   gather_kernel, gather_targets, mlp_backward, mlp_forward, params_init, pass_create, pass_request, standardizer_init,
 } from './mlp.js';
 import { encodeModel } from './model.js';
-import { decayed, sgd_kernel, sgd_update, sgd_vectors, type SgdSettings } from './optim.js';
+import { decayed, grad_clip, optimizer_update, update_kernels, update_vectors, type UpdateSettings } from './optim.js';
 import { rng_seed, rng_shuffle, type RngState } from './rng.js';
-import { canonicalNetwork, paramLayout, validateData, validateNetwork, validateTraining } from './spec.js';
+import {
+  canonicalNetwork, paramLayout, resolveTraining, validateData, validateNetwork, validateTraining, type ResolvedTraining,
+} from './spec.js';
 import { decodeState, encodeState, type RunIdentity } from './state.js';
 import type { EpochMetrics, NetworkSpec, TrainingData, TrainingSpec } from './types.js';
 
@@ -70,16 +72,16 @@ export function split_rows(rows: number, fraction: number, rng: RngState): { tra
   return { val: all.slice(0, nVal).sort(), train: all.slice(nVal).sort() };
 }
 
-/** What a saved state must agree with to be resumed here: all but epochs, which a resumed run may extend. */
-function runIdentity(network: NetworkSpec, training: TrainingSpec, data: TrainingData): RunIdentity {
-  const t = training;
+/**
+ * What a saved state must agree with to be resumed here: all but epochs, which a resumed run may
+ * extend, and the kernel, whose rounding is part of the trajectory.
+ */
+function runIdentity(network: NetworkSpec, training: ResolvedTraining, data: TrainingData, kernel: string): RunIdentity {
+  const { epochs: _epochs, ...trajectory } = training;
   return {
     network: canonicalNetwork(network),
-    training: {
-      batchSize: t.batchSize, learningRate: t.learningRate, momentum: t.momentum, nesterov: t.nesterov,
-      decay: t.decay, decayPer: t.decayPer, l2: t.l2, seed: t.seed, validationSplit: t.validationSplit,
-      earlyStopping: t.earlyStopping === null ? null : { patience: t.earlyStopping.patience, minDelta: t.earlyStopping.minDelta },
-    },
+    training: trajectory,
+    kernel,
     data: {
       rows: data.rows, features: data.features, task: data.labels !== null ? 'classification' : 'regression',
       standardised: data.mean !== null, targetsStandardised: data.targetMean !== null,
@@ -93,6 +95,7 @@ export function createTrainer(
   validateNetwork(network);
   validateTraining(training);
   validateData(network, data);
+  const spec = resolveTraining(training);
   const layout = paramLayout(network);
   const { sizes, paramCount: P } = layout;
   const L = sizes.length - 1;
@@ -100,8 +103,8 @@ export function createTrainer(
   const cost = costFor(network.loss, network.output);
   const { labels, targets, targetMean, targetStd } = data;
   const classification = labels !== null;
-  const earlyStopping = training.earlyStopping;
-  const identity = runIdentity(network, training, data);
+  const earlyStopping = spec.earlyStopping;
+  const adam = spec.optimizer === 'adam';
 
   // The generator draws the validation split first, then the initial weights, then every epoch's
   // shuffle and dropout masks. A resumed run redraws the split and then takes the saved state.
@@ -111,11 +114,13 @@ export function createTrainer(
   const batch = Math.min(training.batchSize, Math.max(nTrain, nVal));
 
   const kernels = options.kernels ?? createKernels();
+  const identity = runIdentity(network, spec, data, kernels.name);
   const gemm: Gemm<Float32Array> = kernels.gemm.bind(kernels);
   const buf = reserve((lengths) => kernels.arena(lengths), {
-    params: P, grads: P, velocity: P,
-    // The last completed epoch's params and velocity, to roll back an abandoned or diverged epoch.
-    savedParams: P, savedVelocity: P,
+    // velocity is SGD's v or Adam's first moment m; moment2 is Adam's second moment v.
+    params: P, grads: P, velocity: P, moment2: adam ? P : 0,
+    // The last completed epoch's params and optimizer state, to roll back an abandoned or diverged epoch.
+    savedParams: P, savedVelocity: P, savedMoment2: adam ? P : 0,
     bestParams: earlyStopping !== null ? P : 0,
     mean: nIn, invStd: nIn,
     // The minibatch's targets, (batch, outputs), in trained units.
@@ -130,26 +135,30 @@ export function createTrainer(
   let bestLoss = Infinity;
   let wait = 0;
   let stoppedEarly = false;
-  const sgd: SgdSettings = {
-    learningRate: training.learningRate, momentum: training.momentum, nesterov: training.nesterov, l2: training.l2,
+  const opt: UpdateSettings = {
+    optimizer: spec.optimizer, learningRate: spec.learningRate, momentum: spec.momentum, nesterov: spec.nesterov,
+    beta1: spec.beta1, beta2: spec.beta2, epsilon: spec.epsilon, l2: spec.l2, step: 0,
   };
-  const sgdUpdate = sgd_kernel(kernels);
+  const updateKernels = update_kernels(kernels);
   const gatherRows = gather_kernel(kernels);
-  const sgdVectors = sgd_vectors(buf.params, buf.grads, buf.velocity, layout.weightCount);
+  const vectors = update_vectors(buf.params, buf.grads, buf.velocity, buf.moment2, layout.weightCount);
   if (options.state !== undefined) {
     const s = decodeState(options.state, identity, P);
     buf.params.set(s.params);
     buf.velocity.set(s.velocity);
+    if (s.moment2 !== null) buf.moment2.set(s.moment2);
     if (s.bestParams !== null) buf.bestParams.set(s.bestParams);
     rng.set(s.rng);
-    sgd.learningRate = s.learningRate;
+    opt.learningRate = s.learningRate;
+    opt.step = s.step;
     ({ epochsDone, bestEpoch, bestLoss, wait, stoppedEarly } = s);
   } else {
     params_init(buf.params, layout, network, rng);
   }
 
   const savedRng = new Uint32Array(4);
-  let savedLearningRate = sgd.learningRate;
+  let savedLearningRate = opt.learningRate;
+  let savedStep = opt.step;
   const order = new Int32Array(nTrain);
   const trainTally = tally_create(nOut);
   const valTally = tally_create(nOut);
@@ -161,14 +170,18 @@ export function createTrainer(
   function checkpoint(): void {
     buf.savedParams.set(buf.params);
     buf.savedVelocity.set(buf.velocity);
+    buf.savedMoment2.set(buf.moment2);
     savedRng.set(rng);
-    savedLearningRate = sgd.learningRate;
+    savedLearningRate = opt.learningRate;
+    savedStep = opt.step;
   }
   function rollback(): void {
     buf.params.set(buf.savedParams);
     buf.velocity.set(buf.savedVelocity);
+    buf.moment2.set(buf.savedMoment2);
     rng.set(savedRng);
-    sgd.learningRate = savedLearningRate;
+    opt.learningRate = savedLearningRate;
+    opt.step = savedStep;
   }
   function diverged(epoch: number, what: string): EngineError {
     return new EngineError('diverged', 'learningRate', `training diverged in epoch ${epoch}: ${what}. ` +
@@ -198,15 +211,16 @@ export function createTrainer(
     tally_batch(trainTally, batchCost, order, start, rows);
     cost.delta(pass.delta[L], pass.a[L], pass.z[L], buf.y, rows, nOut);
     mlp_backward(gemm, pass, rows);
-    sgd_update(sgdUpdate, sgdVectors, sgd);
-    if (training.decayPer === 'step') sgd.learningRate = decayed(sgd.learningRate, training.decay);
+    if (spec.clipNorm !== null) grad_clip(buf.grads, spec.clipNorm);
+    optimizer_update(updateKernels, vectors, opt);
+    if (spec.decayPer === 'step') opt.learningRate = decayed(opt.learningRate, spec.decay);
     return batchCost;
   }
 
   /** ½λ‖w‖² over the weights (biases are not decayed), added to the reported losses. */
   function l2_penalty(): number {
     if (training.l2 === 0) return 0;
-    const w = sgdVectors.weights.w;
+    const w = vectors.weights.w;
     let sum = 0;
     for (let i = 0; i < w.length; i++) sum += w[i] * w[i];
     return 0.5 * training.l2 * sum;
@@ -268,8 +282,8 @@ export function createTrainer(
       throw diverged(epoch, failure);
     }
 
-    const learningRate = sgd.learningRate;
-    if (training.decayPer === 'epoch') sgd.learningRate = decayed(sgd.learningRate, training.decay);
+    const learningRate = opt.learningRate;
+    if (spec.decayPer === 'epoch') opt.learningRate = decayed(opt.learningRate, spec.decay);
     epochsDone = epoch;
     if (earlyStopping !== null && valLoss !== null) {
       if (valLoss < bestLoss - earlyStopping.minDelta) {
@@ -307,8 +321,9 @@ export function createTrainer(
     runEpoch,
     saveState() {
       return encodeState(identity, {
-        epochsDone, learningRate: sgd.learningRate, rng, bestEpoch, bestLoss, wait, stoppedEarly,
-        params: buf.params, velocity: buf.velocity, bestParams: keepBest() ? buf.bestParams : null,
+        epochsDone, learningRate: opt.learningRate, rng, bestEpoch, bestLoss, wait, stoppedEarly, step: opt.step,
+        params: buf.params, velocity: buf.velocity, moment2: adam ? buf.moment2 : null,
+        bestParams: keepBest() ? buf.bestParams : null,
       });
     },
     exportModel(meta?: unknown) {

@@ -1,10 +1,11 @@
 // The binary model and training-state formats: bit-exact round trips, and a typed error (never a crash
 // or a wrong model) for any other bytes, including arbitrary ones from fast-check.
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/engine/binary.js';
 import { createPredictor, createTrainer, decodeModel, encodeModel, EngineError, type Model } from '../../src/engine/index.js';
-import { createKernels, createReferenceKernels } from '../../src/engine/kernels/index.js';
+import { createKernels, createReferenceKernels, createWasmKernels } from '../../src/engine/kernels/index.js';
 import { paramLayout } from '../../src/engine/spec.js';
 import type { NetworkSpec } from '../../src/engine/types.js';
 import { blobNetwork, blobs, linear, trainingSpec } from './helpers.js';
@@ -201,6 +202,41 @@ describe('training state format', () => {
     expect(expectEngineError(() => createTrainer(wider, spec, blobs(60), { state }), 'invalid_state').field)
       .toBe('network.hidden[0].units');
     expect(expectEngineError(() => createTrainer(network, spec, blobs(61), { state }), 'invalid_state').field).toBe('data.rows');
+  });
+});
+
+describe('training state: kernel and format version', () => {
+  const network = blobNetwork();
+  const spec = trainingSpec({ epochs: 4, momentum: 0.9, learningRate: 0.05, validationSplit: 0.2, seed: 7 });
+  const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
+
+  it('refuses a state written by the other kernel, saying which kernel to resume with', () => {
+    const trainer = createTrainer(network, spec, blobs(60), { kernels: createWasmKernels() });
+    trainer.runEpoch();
+    const state = trainer.saveState();
+    const error = expectEngineError(
+      () => createTrainer(network, spec, blobs(60), { state, kernels: createReferenceKernels() }), 'invalid_state');
+    expect(error.field).toBe('kernel');
+    expect(error.message).toContain('"wasm-simd"');
+    expect(createTrainer(network, spec, blobs(60), { state, kernels: createWasmKernels() }).epochsDone).toBe(1);
+  });
+
+  // fixtures/v1-*.bin were written by the engine before format version 2 (reference kernel), with
+  // this spec on blobs(60): a state after epoch 2 and after epoch 4, and the model after epoch 4.
+  it('resumes a version-1 state as the SGD run it was, bit for bit', () => {
+    const resumed = createTrainer(network, spec, blobs(60), { state: fixture('v1-state-epoch2.bin'), kernels: createReferenceKernels() });
+    expect(resumed.epochsDone).toBe(2);
+    resumed.runEpoch();
+    resumed.runEpoch();
+    const before = decodeModel(fixture('v1-model-epoch4.bin'));
+    const now = decodeModel(resumed.exportModel(before.meta));
+    expect(now.params).toEqual(before.params);
+    expect(now).toEqual(before);
+    const done = createTrainer(network, spec, blobs(60), { state: fixture('v1-state-epoch4.bin'), kernels: createReferenceKernels() });
+    expect(done.done).toBe(true);
+    // A version-1 state names no optimizer: it is refused by an Adam run, as any other different run.
+    expect(expectEngineError(() => createTrainer(network, { ...spec, optimizer: 'adam' }, blobs(60),
+      { state: fixture('v1-state-epoch2.bin'), kernels: createReferenceKernels() }), 'invalid_state').field).toBe('training.optimizer');
   });
 });
 

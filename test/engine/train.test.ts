@@ -123,6 +123,27 @@ describe('reproducibility', () => {
     expect(second.exportModel({ labels: ['a'] })).toEqual(straight.exportModel({ labels: ['a'] }));
   });
 
+  // Adam keeps two moment vectors and a step count; with clipping and per-step decay on top.
+  const adamSpec = { ...spec, optimizer: 'adam' as const, learningRate: 0.01, beta1: 0.85, clipNorm: 0.5 };
+  it.each([['default', createKernels], ['reference', createReferenceKernels]] as const)(
+    'resumes an Adam run from a saved state bit for bit (%s kernel)', (_, kernels) => {
+    const straight = createTrainer(network, adamSpec, blobs(120), { kernels: kernels() });
+    const all = runAll(straight).map(withoutTiming);
+
+    const first = createTrainer(network, adamSpec, blobs(120), { kernels: kernels() });
+    const head = [first.runEpoch(), first.runEpoch(), first.runEpoch()].map(withoutTiming);
+    const second = createTrainer(network, adamSpec, blobs(120), { state: first.saveState(), kernels: kernels() });
+    const tail = runAll(second).map(withoutTiming);
+
+    expect([...head, ...tail]).toEqual(all);
+    expect(second.saveState()).toEqual(straight.saveState());
+    expect(second.exportModel()).toEqual(straight.exportModel());
+    // And Adam really ran: SGD with the same settings ends elsewhere.
+    const sgd = createTrainer(network, { ...adamSpec, optimizer: 'sgd' }, blobs(120), { kernels: kernels() });
+    runAll(sgd);
+    expect(sgd.exportModel()).not.toEqual(straight.exportModel());
+  });
+
   it('lets a resumed run extend the number of epochs', () => {
     const five = createTrainer(network, spec, blobs(120));
     runAll(five);
@@ -214,6 +235,53 @@ describe('the update rules, against hand-computed values', () => {
     // 4 updates per epoch (3 + 3 + 3 + 1 rows; the last partial batch is trained on too).
     for (let epoch = 1; epoch <= 3; epoch++) {
       expect(trainer.runEpoch()!.learningRate).toBe(Array.from({ length: 4 * epoch }).reduce<number>((lr) => lr / 1.1, 0.1));
+    }
+  });
+
+  /** Adam by hand on the same model, with L2 on w, and the gradient clipped to clipNorm first. */
+  function simulateAdam(w: number, b: number, steps: number, lr: number, b1: number, b2: number, eps: number, l2: number, clipNorm: number | null) {
+    let mw = 0, mb = 0, vw = 0, vb = 0;
+    const trace: { w: number; b: number }[] = [];
+    for (let t = 1; t <= steps; t++) {
+      const e1 = w * 1 + b - 1, e2 = w * 2 + b - 3;
+      let gw = (e1 * 1 + e2 * 2) / 2, gb = (e1 + e2) / 2;
+      const norm = Math.hypot(gw, gb);
+      if (clipNorm !== null && norm > clipNorm) {
+        gw *= clipNorm / norm;
+        gb *= clipNorm / norm;
+      }
+      gw += l2 * w;
+      mw = b1 * mw + (1 - b1) * gw;
+      mb = b1 * mb + (1 - b1) * gb;
+      vw = b2 * vw + (1 - b2) * gw * gw;
+      vb = b2 * vb + (1 - b2) * gb * gb;
+      w -= (lr * mw / (1 - b1 ** t)) / (Math.sqrt(vw / (1 - b2 ** t)) + eps);
+      b -= (lr * mb / (1 - b1 ** t)) / (Math.sqrt(vb / (1 - b2 ** t)) + eps);
+      trace.push({ w, b });
+    }
+    return trace;
+  }
+
+  it.each([
+    ['Adam', null, 0], ['Adam with L2', null, 0.3], ['Adam with the gradient clipped to norm 0.05', 0.05, 0],
+  ] as const)('%s', (_, clipNorm, l2) => {
+    const spec = trainingSpec({
+      batchSize: 2, epochs: 6, optimizer: 'adam', learningRate: 0.1, beta1: 0.8, beta2: 0.99, epsilon: 1e-6,
+      l2, clipNorm, seed: 3,
+    });
+    const trainer = createTrainer(network, spec, data);
+    const initial = decodeModel(trainer.exportModel()).params;
+    const expected = simulateAdam(initial[0], initial[bias], 6, 0.1, 0.8, 0.99, 1e-6, l2, clipNorm);
+    for (const step of expected) {
+      trainer.runEpoch();
+      const p = decodeModel(trainer.exportModel()).params;
+      expect(p[0]).toBeCloseTo(step.w, 5);
+      expect(p[bias]).toBeCloseTo(step.b, 5);
+    }
+    // Clipping really clipped: without it the run ends elsewhere.
+    if (clipNorm !== null) {
+      const free = simulateAdam(initial[0], 0, 6, 0.1, 0.8, 0.99, 1e-6, l2, null);
+      expect(Math.abs(free[5].w - expected[5].w)).toBeGreaterThan(1e-3);
     }
   });
 

@@ -41,6 +41,16 @@ export interface Kernels {
     learningRate: number, momentum: number, l2: number, nesterov: boolean,
   ): void;
   /**
+   * Optional fused Adam update for update number `step` (t ≥ 1), one pass over w, g, m, v (views from
+   * this arena, the length of w):
+   *   g̃ = g + λ·w;  m ← β₁·m + (1 − β₁)·g̃;  v ← β₂·v + (1 − β₂)·g̃²;  w ← w − η·m̂/(√v̂ + ε)
+   * with m̂ = m/(1 − β₁ᵗ) and v̂ = v/(1 − β₂ᵗ) (the bias corrections, as reference.ts's adamScalars).
+   */
+  adamUpdate?(
+    w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+    learningRate: number, beta1: number, beta2: number, epsilon: number, l2: number, step: number,
+  ): void;
+  /**
    * Optional minibatch gather: z0 (rows, features), a view from this arena, ← the standardised
    * rows of x, z0[r][j] = (x[i][j] − mean[j])·invStd[j] with i = order[start + r] (or start + r
    * when order is null); mean and invStd (features) are views from this arena. x may live anywhere.
