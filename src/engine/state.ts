@@ -8,7 +8,8 @@
 // f32 velocity (SGD's v, or Adam's first moment m) | [f32 Adam's second moment v] | [f32 best params] |
 // u32 CRC-32.
 // Version 1 (before Adam) had no update count and no second moment, and its identity named neither the
-// optimizer's settings nor the kernel; it still loads, as the SGD run it was.
+// optimizer's settings, nor the kernel, nor the input scaling (plain z-scores then); it still loads, as
+// the SGD run with plain standardisation it was.
 import { byteReader, byteWriter } from './binary.js';
 import { EngineError } from './errors.js';
 import { TRAINING_DEFAULTS } from './spec.js';
@@ -69,14 +70,15 @@ export function encodeState(identity: RunIdentity, s: TrainingState): Uint8Array
 
 /**
  * What a version-1 identity meant in version 2's terms: SGD with the optional settings at their
- * defaults, and whichever kernel runs now (version 1 did not record it; the service always ran the
- * same one).
+ * defaults, plain z-scores, and whichever kernel runs now (version 1 did not record it; the service
+ * always ran the same one).
  */
 function upgradeV1Identity(saved: unknown, now: RunIdentity): unknown {
   if (typeof saved !== 'object' || saved === null) return saved;
   const s = saved as Record<string, unknown>;
   const training = typeof s.training === 'object' && s.training !== null ? s.training : {};
   const t = training as Record<string, unknown>;
+  const data = (typeof s.data === 'object' && s.data !== null ? s.data : {}) as Record<string, unknown>;
   return {
     ...s,
     training: {
@@ -84,7 +86,17 @@ function upgradeV1Identity(saved: unknown, now: RunIdentity): unknown {
       epsilon: TRAINING_DEFAULTS.epsilon, clipNorm: null,
     },
     kernel: now.kernel,
+    data: { ...data, inputScaling: data.standardised === true ? 'standard' : 'none' },
   };
+}
+
+/** The format version of state bytes, or null when they are not a training state (decodeState says why). */
+export function stateVersion(bytes: Uint8Array): number | null {
+  try {
+    return byteReader(bytes, MAGIC, [1, VERSION], 'invalid_state', 'training state').version;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -10,7 +10,8 @@ import {
   regression_metrics, tally_classes, tally_create, tally_regression, tally_reset, total_sum_of_squares, type Tally,
 } from './metrics.js';
 import {
-  gather_kernel, gather_targets, mlp_backward, mlp_forward, params_init, pass_create, pass_request, standardizer_init,
+  gather_kernel, gather_targets, mlp_backward, mlp_forward, params_init, pass_create, pass_request, robust_std,
+  standardizer_init,
 } from './mlp.js';
 import { encodeModel } from './model.js';
 import { decayed, grad_clip, optimizer_update, update_kernels, update_vectors, type UpdateSettings } from './optim.js';
@@ -18,7 +19,7 @@ import { rng_seed, rng_shuffle, type RngState } from './rng.js';
 import {
   canonicalNetwork, paramLayout, resolveTraining, validateData, validateNetwork, validateTraining, type ResolvedTraining,
 } from './spec.js';
-import { decodeState, encodeState, type RunIdentity } from './state.js';
+import { decodeState, encodeState, stateVersion, type RunIdentity } from './state.js';
 import type { EpochMetrics, NetworkSpec, TrainingData, TrainingSpec } from './types.js';
 
 export interface RunEpochHooks {
@@ -60,6 +61,13 @@ export interface Trainer {
   exportModel(meta?: unknown): Uint8Array;
 }
 
+/**
+ * How rows are scaled before the first layer: 'none' without mean and std, 'robust' (mlp.ts's
+ * robust_std: z-scores whose std is floored at range/MAX_Z) for every new run, 'standard' (plain
+ * z-scores) only for runs resumed from a version-1 state, which began on them.
+ */
+type InputScaling = 'none' | 'standard' | 'robust';
+
 /** Validation rows drawn once from the generator; both lists sorted so each set is read in row order. */
 export function split_rows(rows: number, fraction: number, rng: RngState): { train: Int32Array; val: Int32Array } {
   const all = new Int32Array(rows).map((_, i) => i);
@@ -76,7 +84,9 @@ export function split_rows(rows: number, fraction: number, rng: RngState): { tra
  * What a saved state must agree with to be resumed here: all but epochs, which a resumed run may
  * extend, and the kernel, whose rounding is part of the trajectory.
  */
-function runIdentity(network: NetworkSpec, training: ResolvedTraining, data: TrainingData, kernel: string): RunIdentity {
+function runIdentity(
+  network: NetworkSpec, training: ResolvedTraining, data: TrainingData, kernel: string, inputScaling: InputScaling,
+): RunIdentity {
   const { epochs: _epochs, ...trajectory } = training;
   return {
     network: canonicalNetwork(network),
@@ -84,7 +94,7 @@ function runIdentity(network: NetworkSpec, training: ResolvedTraining, data: Tra
     kernel,
     data: {
       rows: data.rows, features: data.features, task: data.labels !== null ? 'classification' : 'regression',
-      standardised: data.mean !== null, targetsStandardised: data.targetMean !== null,
+      standardised: data.mean !== null, targetsStandardised: data.targetMean !== null, inputScaling,
     },
   };
 }
@@ -113,8 +123,12 @@ export function createTrainer(
   const nTrain = split.train.length, nVal = split.val.length;
   const batch = Math.min(training.batchSize, Math.max(nTrain, nVal));
 
+  // A version-1 state was trained on plain z-scores and resumes on them; everything else is robust.
+  const inputScaling: InputScaling = data.mean === null ? 'none'
+    : options.state !== undefined && stateVersion(options.state) === 1 ? 'standard' : 'robust';
+  const inputStd = inputScaling === 'robust' ? robust_std(data.x, data.rows, nIn, data.std!) : data.std;
   const kernels = options.kernels ?? createKernels();
-  const identity = runIdentity(network, spec, data, kernels.name);
+  const identity = runIdentity(network, spec, data, kernels.name, inputScaling);
   const gemm: Gemm<Float32Array> = kernels.gemm.bind(kernels);
   const buf = reserve((lengths) => kernels.arena(lengths), {
     // velocity is SGD's v or Adam's first moment m; moment2 is Adam's second moment v.
@@ -128,7 +142,7 @@ export function createTrainer(
     ...pass_request(network, batch, 'train'),
   });
   const pass = pass_create(network, layout, buf.params, buf.grads, buf);
-  standardizer_init(buf.mean, buf.invStd, data.mean, data.std);
+  standardizer_init(buf.mean, buf.invStd, data.mean, inputStd);
 
   let epochsDone = 0;
   let bestEpoch: number | null = null;
@@ -330,7 +344,7 @@ export function createTrainer(
       return encodeModel({
         network: canonicalNetwork(network), meta: meta ?? null,
         params: keepBest() ? buf.bestParams : buf.params,
-        mean: data.mean, std: data.std, targetMean, targetStd,
+        mean: data.mean, std: inputStd, targetMean, targetStd,
       });
     },
   };

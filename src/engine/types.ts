@@ -65,7 +65,11 @@ export interface TrainingData {
   features: number;
   /** rows × features, row-major, in the units uploaded. */
   x: Float32Array | Uint8Array;
-  /** Per-feature standardisation applied as rows are gathered: (x − mean)/std, and 0 where std = 0. */
+  /**
+   * Per-feature standardisation applied as rows are gathered: (x − mean)/s′ with the robust scale
+   * s′ = max(std, (max − min)/10) over the rows (mlp.ts's robust_std), so no training value lands
+   * beyond ±10; 0 where s′ = 0 (a constant column). The exported model's std is s′.
+   */
   mean: Float32Array | null;
   std: Float32Array | null;
   /** Classification: class index per row (0/1 for a binary sigmoid output). */

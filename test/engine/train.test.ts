@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { createPredictor, createTrainer, decodeModel, EngineError, type EpochMetrics } from '../../src/engine/index.js';
 import { createKernels, createReferenceKernels } from '../../src/engine/kernels/index.js';
 import { dropout_forward } from '../../src/engine/layers.js';
-import { rng_seed } from '../../src/engine/rng.js';
+import { MAX_Z } from '../../src/engine/mlp.js';
+import { rng_seed, rng_uniform } from '../../src/engine/rng.js';
 import { paramLayout } from '../../src/engine/spec.js';
 import { split_rows } from '../../src/engine/train.js';
 import type { NetworkSpec, TrainingData } from '../../src/engine/types.js';
@@ -381,5 +382,60 @@ describe('divergence', () => {
     expect(error.message).toMatch(/lower learning rate/);
     const p = decodeModel(wild.exportModel()).params;
     expect(p.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('robust input scaling', () => {
+  // Ten normal-ish columns and four near-constant ones (0 but for one row of 255), which plain
+  // z-scores would turn into values near 40 standard deviations.
+  const rows = 2000, F = 14;
+  const rng = rng_seed(4);
+  const x = new Float32Array(rows * F);
+  const labels = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    labels[r] = r % 3;
+    for (let j = 0; j < 10; j++) x[r * F + j] = 100 + 40 * (j % 3 === r % 3 ? 1 : 0) + 30 * (rng_uniform(rng) - 0.5);
+  }
+  for (let j = 10; j < F; j++) x[(j * 131) * F + j] = 255;
+  const mean = new Float32Array(F), std = new Float32Array(F);
+  for (let j = 0; j < F; j++) {
+    let s = 0, q = 0;
+    for (let r = 0; r < rows; r++) s += x[r * F + j];
+    mean[j] = s / rows;
+    for (let r = 0; r < rows; r++) q += (x[r * F + j] - mean[j]) ** 2;
+    std[j] = Math.sqrt(q / rows);
+  }
+  std[9] = 0; // as if constant: stays 0, and the column is read as 0
+  const data: TrainingData = { rows, features: F, x, mean, std, labels, targets: null, targetMean: null, targetStd: null };
+  const network: NetworkSpec = {
+    inputs: F, hidden: [{ units: 16, activation: 'relu', dropout: 0 }], outputs: 3, output: 'softmax', loss: 'categorical_cross_entropy',
+  };
+
+  it('keeps every training value within ±MAX_Z, leaves ordinary columns alone, and the model carries the scale', () => {
+    const trainer = createTrainer(network, trainingSpec({ epochs: 1 }), data);
+    const model = decodeModel(trainer.exportModel());
+    expect(model.mean).toEqual(mean);
+    for (let j = 0; j < 9; j++) expect(model.std![j]).toBe(std[j]);
+    expect(model.std![9]).toBeGreaterThan(0); // range 30/MAX_Z: the floor also covers a std given as 0
+    for (let j = 10; j < F; j++) {
+      expect((255 - mean[j]) / std[j]).toBeGreaterThan(40);
+      expect(model.std![j]).toBe(Math.fround(255 / MAX_Z));
+    }
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) {
+      const j = i % F;
+      worst = Math.max(worst, Math.abs((x[i] - model.mean![j]) / model.std![j]));
+    }
+    expect(worst).toBeLessThanOrEqual(MAX_Z);
+    // The predictor applies the same scale: it reproduces the trainer's accuracy on these rows.
+    const m = trainer.runEpoch()!;
+    const p = createPredictor(decodeModel(trainer.exportModel())).predict(x, rows);
+    let correct = 0;
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(p.subarray(r * 3, r * 3 + 3));
+      if (row.indexOf(Math.max(...row)) === labels[r]) correct++;
+    }
+    expect(correct / rows).toBeGreaterThan(0.9);
+    expect(m.accuracy).toBeGreaterThan(0.5);
   });
 });
