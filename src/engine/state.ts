@@ -4,10 +4,11 @@
 // Layout (little-endian): "MLPS" | u32 version = 2 | u32 n, UTF-8 JSON of the run's identity, pad to 4 |
 // u32 epochsDone | u32 epochs without improvement | i32 bestEpoch (−1: none) | u32 flags (bit 0: stopped
 // early, bit 1: best weights present, bit 2: Adam's second moment present) | f64 learningRate |
-// f64 bestLoss | f64 updates so far (Adam's t) | u32 ×4 generator state | u32 paramCount | f32 params |
+// f64 bestLoss | f64 updates so far (Adam's t) | f64 reference loss (the untrained network's, which
+// divergence is measured against) | u32 ×4 generator state | u32 paramCount | f32 params |
 // f32 velocity (SGD's v, or Adam's first moment m) | [f32 Adam's second moment v] | [f32 best params] |
 // u32 CRC-32.
-// Version 1 (before Adam) had no update count and no second moment, and its identity named neither the
+// Version 1 (before Adam) had no update count, no reference loss and no second moment, and its identity named neither the
 // optimizer's settings, nor the kernel, nor the input scaling (plain z-scores then); it still loads, as
 // the SGD run with plain standardisation it was.
 import { byteReader, byteWriter } from './binary.js';
@@ -27,6 +28,8 @@ export interface TrainingState {
   stoppedEarly: boolean;
   /** Parameter updates applied so far (Adam's t); 0 in a version-1 state, which had only SGD. */
   step: number;
+  /** Mean loss per row of the untrained network, the yardstick of divergence; NaN in a version-1 state. */
+  referenceLoss: number;
   params: Float32Array;
   /** SGD's velocity, or Adam's first moment m. */
   velocity: Float32Array;
@@ -59,6 +62,7 @@ export function encodeState(identity: RunIdentity, s: TrainingState): Uint8Array
   w.f64(s.learningRate);
   w.f64(s.bestLoss);
   w.f64(s.step);
+  w.f64(s.referenceLoss);
   for (let i = 0; i < 4; i++) w.u32(s.rng[i]);
   w.u32(s.params.length);
   w.f32s(s.params);
@@ -139,6 +143,7 @@ export function decodeState(bytes: Uint8Array, identity: RunIdentity, paramCount
   const bestLoss = r.f64('bestLoss');
   const step = r.version === 1 ? 0 : r.f64('step');
   if (!Number.isInteger(step) || step < 0) throw invalidState('step', `the training state's update count ${step} is not a whole number ≥ 0`);
+  const referenceLoss = r.version === 1 ? NaN : r.f64('referenceLoss');
   const rng = new Uint32Array(4);
   for (let i = 0; i < 4; i++) rng[i] = r.u32('rng');
   const count = r.u32('params');
@@ -157,7 +162,7 @@ export function decodeState(bytes: Uint8Array, identity: RunIdentity, paramCount
   r.end();
   return {
     epochsDone, learningRate, rng, bestEpoch: bestEpoch < 0 ? null : bestEpoch, bestLoss, wait,
-    stoppedEarly: (flags & STOPPED_EARLY) !== 0, step, params, velocity, moment2, bestParams,
+    stoppedEarly: (flags & STOPPED_EARLY) !== 0, step, referenceLoss, params, velocity, moment2, bestParams,
   };
 }
 

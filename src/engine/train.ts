@@ -49,7 +49,8 @@ export interface Trainer {
    * Runs one epoch. Calls shouldStop() between minibatches; when it returns true the epoch is abandoned,
    * the trainer rolls back to the last completed epoch and runEpoch returns null. Calls
    * onProgress(fractionOfEpochDone) at most every progressIntervalMs (default 1000) inside the epoch.
-   * Throws EngineError 'diverged' (with epoch) when the loss stops being finite, also rolling back.
+   * Throws EngineError 'diverged' (with epoch) when the loss stops being finite or grows past
+   * DIVERGENCE_FACTOR times the untrained network's, also rolling back.
    */
   runEpoch(hooks?: RunEpochHooks): EpochMetrics | null;
   /** The full resumable state as of the last completed epoch. */
@@ -60,6 +61,20 @@ export interface Trainer {
    */
   exportModel(meta?: unknown): Uint8Array;
 }
+
+/**
+ * Divergence: a run whose training loss (the data term, mean per row) grows past DIVERGENCE_FACTOR
+ * times the loss of the untrained network has blown up, finite or not, and stops as 'diverged'. The
+ * untrained network's loss is measured once, before the first update, on the first REFERENCE_ROWS
+ * training rows (without dropout), and kept in the state. The check runs after every minibatch on the
+ * epoch's running mean once it covers CHECK_ROWS rows (or the whole epoch, if smaller), so one noisy
+ * minibatch cannot trip it; it also covers the epoch's loss, which is that mean at the epoch's end.
+ * Ordinary training, even noisy, stays below its starting loss after the first few hundred rows;
+ * the runs this stops had gone from ~1 to 10⁴…10²³ within an epoch or two.
+ */
+export const DIVERGENCE_FACTOR = 10;
+const REFERENCE_ROWS = 1024;
+const CHECK_ROWS = 1000;
 
 /**
  * How rows are scaled before the first layer: 'none' without mean and std, 'robust' (mlp.ts's
@@ -149,6 +164,8 @@ export function createTrainer(
   let bestLoss = Infinity;
   let wait = 0;
   let stoppedEarly = false;
+  /** The untrained network's mean loss per row: see DIVERGENCE_FACTOR. */
+  let referenceLoss = NaN;
   const opt: UpdateSettings = {
     optimizer: spec.optimizer, learningRate: spec.learningRate, momentum: spec.momentum, nesterov: spec.nesterov,
     beta1: spec.beta1, beta2: spec.beta2, epsilon: spec.epsilon, l2: spec.l2, step: 0,
@@ -165,6 +182,7 @@ export function createTrainer(
     rng.set(s.rng);
     opt.learningRate = s.learningRate;
     opt.step = s.step;
+    referenceLoss = s.referenceLoss;
     ({ epochsDone, bestEpoch, bestLoss, wait, stoppedEarly } = s);
   } else {
     params_init(buf.params, layout, network, rng);
@@ -198,8 +216,18 @@ export function createTrainer(
     opt.step = savedStep;
   }
   function diverged(epoch: number, what: string): EngineError {
+    const advice = adam ? (spec.clipNorm === null ? 'or set clipNorm (e.g. 1)' : 'or a smaller clipNorm')
+      : "or use optimizer 'adam' (learning rate 0.001)";
     return new EngineError('diverged', 'learningRate', `training diverged in epoch ${epoch}: ${what}. ` +
-      `Try a lower learning rate than ${training.learningRate} (e.g. a tenth of it), or less momentum.`, epoch);
+      `Lower the learning rate (learningRate ${spec.learningRate}; e.g. a tenth of it), ${advice}.`, epoch);
+  }
+
+  /** The untrained network's mean loss per row over the first REFERENCE_ROWS training rows, no dropout. */
+  function reference_loss(): number {
+    const rows = Math.min(nTrain, REFERENCE_ROWS);
+    let sum = 0;
+    for (let start = 0; start < rows; start += batch) sum += forward(split.train, start, Math.min(batch, rows - start), null);
+    return sum / rows;
   }
 
   /** Adds a forward pass's cost and metrics over rows rowOrder[start…start + rows) to t. */
@@ -264,6 +292,12 @@ export function createTrainer(
         rollback();
         throw diverged(epoch, `the loss became ${batchCost}`);
       }
+      if (trainTally.rows >= checkRows && trainTally.cost > divergenceLimit * trainTally.rows) {
+        const mean = trainTally.cost / trainTally.rows;
+        rollback();
+        throw diverged(epoch, `the mean training loss reached ${mean.toPrecision(3)}, more than ${DIVERGENCE_FACTOR}× ` +
+          `the untrained network's ${referenceLoss.toPrecision(3)}`);
+      }
       if (onProgress !== undefined) {
         const now = performance.now();
         if (now - lastProgress >= progressIntervalMs) {
@@ -325,6 +359,12 @@ export function createTrainer(
     };
   }
 
+  // A version-1 state holds no reference loss: the network as resumed stands in for the untrained one.
+  if (Number.isNaN(referenceLoss)) referenceLoss = reference_loss();
+  // An untrained network that already fits exactly (or overflows) leaves only the NaN/∞ checks.
+  const divergenceLimit = referenceLoss > 0 && Number.isFinite(referenceLoss) ? DIVERGENCE_FACTOR * referenceLoss : Infinity;
+  const checkRows = Math.min(nTrain, CHECK_ROWS);
+
   const keepBest = () => earlyStopping !== null && bestEpoch !== null;
 
   return {
@@ -335,7 +375,7 @@ export function createTrainer(
     runEpoch,
     saveState() {
       return encodeState(identity, {
-        epochsDone, learningRate: opt.learningRate, rng, bestEpoch, bestLoss, wait, stoppedEarly, step: opt.step,
+        epochsDone, learningRate: opt.learningRate, rng, bestEpoch, bestLoss, wait, stoppedEarly, step: opt.step, referenceLoss,
         params: buf.params, velocity: buf.velocity, moment2: adam ? buf.moment2 : null,
         bestParams: keepBest() ? buf.bestParams : null,
       });

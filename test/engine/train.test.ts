@@ -8,7 +8,7 @@ import { MAX_Z } from '../../src/engine/mlp.js';
 import { rng_seed, rng_uniform } from '../../src/engine/rng.js';
 import { paramLayout } from '../../src/engine/spec.js';
 import { split_rows } from '../../src/engine/train.js';
-import type { NetworkSpec, TrainingData } from '../../src/engine/types.js';
+import type { NetworkSpec, TrainingData, TrainingSpec } from '../../src/engine/types.js';
 import { blobNetwork, blobs, linear, trainingSpec, withoutTiming } from './helpers.js';
 
 const XOR: TrainingData = {
@@ -379,9 +379,59 @@ describe('divergence', () => {
     expect(error.code).toBe('diverged');
     expect(error.epoch).toBe(wild.epochsDone + 1);
     expect(error.message).toContain(`epoch ${error.epoch}`);
-    expect(error.message).toMatch(/lower learning rate/);
+    expect(error.message).toMatch(/Lower the learning rate/);
     const p = decodeModel(wild.exportModel()).params;
     expect(p.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('divergence without NaN', () => {
+  const network: NetworkSpec = {
+    inputs: 4, hidden: [{ units: 32, activation: 'relu', dropout: 0 }], outputs: 3, output: 'softmax', loss: 'categorical_cross_entropy',
+  };
+
+  it("stops a loss that grows far above the untrained network's as 'diverged', with the epoch and advice", () => {
+    // SGD at learning rate 1 with momentum 0.9: the loss climbs to 10⁹ while staying finite, and
+    // used to end as a success at 66% accuracy.
+    const trainer = createTrainer(network, trainingSpec({ epochs: 6, learningRate: 1, momentum: 0.9 }), blobs(300));
+    let caught: unknown = null;
+    try {
+      runAll(trainer);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(EngineError);
+    const error = caught as EngineError;
+    expect(error.code).toBe('diverged');
+    expect(error.field).toBe('learningRate');
+    expect(error.epoch).toBe(trainer.epochsDone + 1);
+    expect(error.message).toContain(`epoch ${error.epoch}`);
+    expect(error.message).toMatch(/Lower the learning rate .*optimizer 'adam'/);
+    // The trainer rolled back to the last good epoch, whose state and model are still sound.
+    expect(decodeModel(trainer.exportModel()).params.every(Number.isFinite)).toBe(true);
+    const resumed = createTrainer(network, trainingSpec({ epochs: 6, learningRate: 1, momentum: 0.9 }), blobs(300), { state: trainer.saveState() });
+    expect(resumed.epochsDone).toBe(trainer.epochsDone);
+  });
+
+  it('advises clipNorm when Adam itself diverges', () => {
+    const trainer = createTrainer(network, trainingSpec({ epochs: 6, optimizer: 'adam', learningRate: 50 }), blobs(300));
+    expect(() => runAll(trainer)).toThrow(/clipNorm/);
+  });
+
+  // Ordinary training, noisy or not, must never trip it: seeds × data × optimizers, small batches.
+  const runs: [string, NetworkSpec, TrainingData, Partial<TrainingSpec>][] = [];
+  for (const seed of [1, 2, 3, 4]) {
+    runs.push([`blobs, momentum 0.9, seed ${seed}`, network, blobs(200, 4, seed + 10), { momentum: 0.9, learningRate: 0.05, seed }]);
+    runs.push([`blobs with dropout, Nesterov, seed ${seed}`, blobNetwork(0.5), blobs(200, 4, seed + 20), { momentum: 0.9, nesterov: true, learningRate: 0.1, seed }]);
+    runs.push([`blobs, Adam, batch 1, seed ${seed}`, network, blobs(200, 4, seed + 30), { optimizer: 'adam', learningRate: 0.01, batchSize: 1, seed }]);
+    runs.push([`regression, Adam, seed ${seed}`, { inputs: 2, hidden: [{ units: 16, activation: 'relu', dropout: 0 }], outputs: 1, output: 'identity', loss: 'squared_error' },
+      linear(300, seed + 40), { optimizer: 'adam', learningRate: 0.003, batchSize: 4, seed }]);
+    runs.push([`noisy labels, SGD, seed ${seed}`, network, { ...blobs(200, 4, seed + 50), labels: new Int32Array(200).map((_, i) => (i * 7919 + seed) % 3) },
+      { momentum: 0.9, learningRate: 0.1, batchSize: 4, seed }]);
+  }
+  it.each(runs)('does not fire on ordinary training: %s', (_, net, data, overrides) => {
+    const trainer = createTrainer(net, trainingSpec({ epochs: 15, ...overrides }), data);
+    expect(runAll(trainer).length).toBe(15);
   });
 });
 
