@@ -5,7 +5,7 @@
 //
 //   npx tsx bench/defaults.ts [--optimizer adam] [--lr 0.001] [--hidden 128] [--batch 32]
 //     [--epochs 20 | --epochs budget:ROWS:MIN:MAX] [--momentum 0.9] [--l2 0] [--clip-norm N]
-//     [--validation 0] [--patience 0] [--seeds 1,2,3] [--datasets fashion,iris,wine,breast_cancer,digits,diabetes]
+//     [--dropout 0] [--decay 0] [--validation 0] [--patience 0] [--seeds 1,2,3] [--datasets fashion,iris,wine,breast_cancer,digits,diabetes]
 //     [--fashion DIR] [--tables DIR] [--json FILE]
 //
 // --epochs budget:R:MIN:MAX sets epochs = clamp(ceil(R / training rows), MIN, MAX): about R rows
@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '32' },
     epochs: { type: 'string', default: 'budget:600000:10:200' },
     l2: { type: 'string', default: '0' },
+    dropout: { type: 'string', default: '0' },
+    decay: { type: 'string', default: '0' },
     'clip-norm': { type: 'string' },
     validation: { type: 'string', default: '0' },
     patience: { type: 'string', default: '0' },
@@ -111,7 +113,7 @@ function specs(d: ParsedDataset, seed: number): { network: NetworkSpec; training
   return {
     network: {
       inputs: d.features,
-      hidden: hidden.map((units) => ({ units, activation: 'relu', dropout: 0 })),
+      hidden: hidden.map((units) => ({ units, activation: 'relu', dropout: Number(args.dropout) })),
       outputs,
       output: classification ? 'softmax' : 'identity',
       loss: classification ? 'categorical_cross_entropy' : 'squared_error',
@@ -119,7 +121,7 @@ function specs(d: ParsedDataset, seed: number): { network: NetworkSpec; training
     training: {
       batchSize: Number(args.batch), epochs: epochsFor(d.rows - Math.floor(d.rows * validationSplit)),
       optimizer: args.optimizer as OptimizerName, learningRate: Number(args.lr), momentum: Number(args.momentum),
-      nesterov: false, decay: 0, decayPer: 'epoch', l2: Number(args.l2), seed, validationSplit,
+      nesterov: false, decay: Number(args.decay), decayPer: 'epoch', l2: Number(args.l2), seed, validationSplit,
       earlyStopping: patience > 0 ? { patience, minDelta: 0 } : null,
       clipNorm: args['clip-norm'] === undefined ? null : Number(args['clip-norm']),
     },
@@ -165,7 +167,8 @@ const f4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
 const candidate = `${args.optimizer} lr ${args.lr}${args.optimizer === 'sgd' ? ` m ${args.momentum}` : ''}, ` +
   `hidden ${args.hidden}, batch ${args.batch}, epochs ${args.epochs}` +
   (Number(args.validation) > 0 ? `, validation ${args.validation} patience ${args.patience}` : '') +
-  (args['clip-norm'] !== undefined ? `, clipNorm ${args['clip-norm']}` : '') + (Number(args.l2) > 0 ? `, l2 ${args.l2}` : '');
+  (args['clip-norm'] !== undefined ? `, clipNorm ${args['clip-norm']}` : '') + (Number(args.l2) > 0 ? `, l2 ${args.l2}` : '') +
+  (Number(args.dropout) > 0 ? `, dropout ${args.dropout}` : '') + (Number(args.decay) > 0 ? `, decay ${args.decay}/epoch` : '');
 console.log(`candidate: ${candidate}; seeds ${args.seeds}`);
 console.log('| data | metric | runs | ours (mean) | ours (worst) | failed | epochs | final train loss | s/run | sklearn default | sklearn loss |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');

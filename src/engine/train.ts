@@ -222,11 +222,22 @@ export function createTrainer(
       `Lower the learning rate (learningRate ${spec.learningRate}; e.g. a tenth of it), ${advice}.`, epoch);
   }
 
-  /** The untrained network's mean loss per row over the first REFERENCE_ROWS training rows, no dropout. */
+  /**
+   * The untrained network's mean loss per row over the first REFERENCE_ROWS training rows, no dropout.
+   * When that is already ∞ or NaN the rows, not the learning rate, are at fault: invalid_data.
+   */
   function reference_loss(): number {
     const rows = Math.min(nTrain, REFERENCE_ROWS);
     let sum = 0;
-    for (let start = 0; start < rows; start += batch) sum += forward(split.train, start, Math.min(batch, rows - start), null);
+    for (let start = 0; start < rows; start += batch) {
+      const n = Math.min(batch, rows - start);
+      const batchCost = forward(split.train, start, n, null);
+      if (!Number.isFinite(batchCost)) {
+        throw invalidData('x', `the untrained network's loss on training rows ${split.train[start]}…${split.train[start + n - 1]} ` +
+          `is ${batchCost}: their values are too large to train on; standardise them or scale them down`);
+      }
+      sum += batchCost;
+    }
     return sum / rows;
   }
 

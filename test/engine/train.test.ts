@@ -489,3 +489,22 @@ describe('robust input scaling', () => {
     expect(m.accuracy).toBeGreaterThan(0.5);
   });
 });
+
+describe('rows too large to train on', () => {
+  it('are invalid_data before any update, not a divergence blamed on the learning rate', () => {
+    const network: NetworkSpec = {
+      inputs: 2, hidden: [{ units: 8, activation: 'relu', dropout: 0 }], outputs: 1, output: 'identity', loss: 'squared_error',
+    };
+    const data = linear(40);
+    data.x[7] = 3e38; // finite, unstandardised
+    let caught: unknown = null;
+    try {
+      createTrainer(network, trainingSpec(), data);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(EngineError);
+    expect((caught as EngineError).code).toBe('invalid_data');
+    expect((caught as EngineError).message).toMatch(/too large/);
+  });
+});
