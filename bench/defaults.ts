@@ -4,12 +4,13 @@
 // MLPClassifier()/MLPRegressor() defaults on the same splits (bench/sklearn_peer.py).
 //
 //   npx tsx bench/defaults.ts [--optimizer adam] [--lr 0.001] [--hidden 128] [--batch 32]
-//     [--epochs 20 | --epochs budget:ROWS:MIN:MAX] [--momentum 0.9] [--l2 0] [--clip-norm N]
+//     [--epochs recommended | 20 | budget:ROWS:MIN:MAX] [--momentum 0.9] [--l2 0] [--clip-norm N]
 //     [--dropout 0] [--decay 0] [--validation 0] [--patience 0] [--seeds 1,2,3] [--datasets fashion,iris,wine,breast_cancer,digits,diabetes]
 //     [--fashion DIR] [--tables DIR] [--json FILE]
 //
-// --epochs budget:R:MIN:MAX sets epochs = clamp(ceil(R / training rows), MIN, MAX): about R rows
-// visited, which gives a small table hundreds of epochs and Fashion-MNIST ten. --tables is where
+// Every setting defaults to the engine's RECOMMENDED_DEFAULTS, so a bare run measures what a job that
+// names only its data gets. --epochs budget:R:MIN:MAX sets epochs = clamp(ceil(R / training rows),
+// MIN, MAX): about R rows visited; 'recommended' is recommendedEpochs(), budget:600000:10:100. --tables is where
 // sklearn_peer.py writes its CSV splits and scores (it is run there with /usr/bin/python3 when the
 // folder holds no sklearn.json yet), each small set split several times; scores are means over
 // splits × seeds. Fashion-MNIST trains on its 60,000 rows and is scored on the 10,000 of its test
@@ -22,19 +23,21 @@ import { parseArgs } from 'node:util';
 import { parseCsv } from '../src/data/csv.js';
 import { datasetFromIdx, parseIdx } from '../src/data/idx.js';
 import type { ParsedDataset } from '../src/data/types.js';
-import { createPredictor, createTrainer, decodeModel, EngineError, regressionScores } from '../src/engine/index.js';
+import {
+  createPredictor, createTrainer, decodeModel, EngineError, RECOMMENDED_DEFAULTS as D, recommendedEpochs, regressionScores,
+} from '../src/engine/index.js';
 import type { NetworkSpec, OptimizerName, TrainingSpec } from '../src/engine/types.js';
 import { trainingData } from '../src/jobs/training-data.js';
 
 const { values: args } = parseArgs({
   options: {
-    optimizer: { type: 'string', default: 'adam' },
-    lr: { type: 'string', default: '0.001' },
-    momentum: { type: 'string', default: '0.9' },
-    hidden: { type: 'string', default: '128' },
-    batch: { type: 'string', default: '32' },
-    epochs: { type: 'string', default: 'budget:600000:10:200' },
-    l2: { type: 'string', default: '0' },
+    optimizer: { type: 'string', default: D.optimizer },
+    lr: { type: 'string', default: String(D.learningRate) },
+    momentum: { type: 'string', default: String(D.momentum) },
+    hidden: { type: 'string', default: D.hidden.map((h) => h.units).join(',') },
+    batch: { type: 'string', default: String(D.batchSize) },
+    epochs: { type: 'string', default: 'recommended' },
+    l2: { type: 'string', default: String(D.l2) },
     dropout: { type: 'string', default: '0' },
     decay: { type: 'string', default: '0' },
     'clip-norm': { type: 'string' },
@@ -56,6 +59,7 @@ const seeds = args.seeds.split(',').map(Number);
 
 function epochsFor(trainRows: number): number {
   const [kind, ...rest] = args.epochs.split(':');
+  if (kind === 'recommended') return recommendedEpochs(trainRows);
   if (kind !== 'budget') return Number(kind);
   const [rows, min, max] = rest.map(Number);
   return Math.min(max, Math.max(min, Math.ceil(rows / trainRows)));

@@ -10,6 +10,10 @@ export type { Model } from './model.js';
 export { createPredictor } from './predict.js';
 export type { Predictor, PredictorOptions } from './predict.js';
 export { EngineError } from './errors.js';
+export { RECOMMENDED_DEFAULTS, recommendedEpochs } from './defaults.js';
+export { TRAINING_DEFAULTS } from './spec.js';
+export { DIVERGENCE_FACTOR } from './train.js';
+export { MAX_Z } from './mlp.js';
 export { regressionScores } from './metrics.js';
 /** @deprecated The old snake_case name of regressionScores, kept until the service imports the new one. */
 export { regressionScores as regression_scores } from './metrics.js';

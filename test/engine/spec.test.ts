@@ -91,3 +91,18 @@ describe('invalid data', () => {
     expect(failure(net, { ...spec, validationSplit: 0.01 }, data)).toMatchObject({ code: 'invalid_data', field: 'validationSplit' });
   });
 });
+
+describe('recommended defaults', () => {
+  it('visit about 600,000 rows, in 10 to 100 epochs', async () => {
+    const { recommendedEpochs, RECOMMENDED_DEFAULTS } = await import('../../src/engine/index.js');
+    expect(recommendedEpochs(60_000)).toBe(10);
+    expect(recommendedEpochs(1_000_000)).toBe(10);
+    expect(recommendedEpochs(20_000)).toBe(30);
+    expect(recommendedEpochs(112)).toBe(100);
+    expect(recommendedEpochs(0)).toBe(100);
+    // They form a valid spec with any data the service can hold.
+    const { hidden, sgdLearningRate: _sgd, ...training } = RECOMMENDED_DEFAULTS;
+    const trainer = createTrainer({ ...net, hidden }, { ...training, epochs: recommendedEpochs(30), seed: 1 }, data);
+    expect(trainer.runEpoch()!.loss).toBeLessThan(2);
+  });
+});
