@@ -94,10 +94,17 @@ function upgradeV1Identity(saved: unknown, now: RunIdentity): unknown {
   };
 }
 
-/** The format version of state bytes, or null when they are not a training state (decodeState says why). */
-export function stateVersion(bytes: Uint8Array): number | null {
+/**
+ * The input scaling a saved run was trained on ('standard' for a standardised version-1 run, which
+ * began on plain z-scores, and for any run resumed from one), or null when the bytes do not say
+ * (decodeState then says why): a resumed run must keep the scaling its weights were learnt on.
+ */
+export function savedInputScaling(bytes: Uint8Array): string | null {
   try {
-    return byteReader(bytes, MAGIC, [1, VERSION], 'invalid_state', 'training state').version;
+    const r = byteReader(bytes, MAGIC, [1, VERSION], 'invalid_state', 'training state');
+    const saved = JSON.parse(r.text('identity')) as { data?: { standardised?: unknown; inputScaling?: unknown } };
+    const scaling = r.version === 1 ? (saved.data?.standardised === true ? 'standard' : 'none') : saved.data?.inputScaling;
+    return typeof scaling === 'string' ? scaling : null;
   } catch {
     return null;
   }

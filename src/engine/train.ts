@@ -19,7 +19,7 @@ import { rng_seed, rng_shuffle, type RngState } from './rng.js';
 import {
   canonicalNetwork, paramLayout, resolveTraining, validateData, validateNetwork, validateTraining, type ResolvedTraining,
 } from './spec.js';
-import { decodeState, encodeState, stateVersion, type RunIdentity } from './state.js';
+import { decodeState, encodeState, savedInputScaling, type RunIdentity } from './state.js';
 import type { EpochMetrics, NetworkSpec, TrainingData, TrainingSpec } from './types.js';
 
 export interface RunEpochHooks {
@@ -79,7 +79,7 @@ const CHECK_ROWS = 1000;
 /**
  * How rows are scaled before the first layer: 'none' without mean and std, 'robust' (mlp.ts's
  * robust_std: z-scores whose std is floored at range/MAX_Z) for every new run, 'standard' (plain
- * z-scores) only for runs resumed from a version-1 state, which began on them.
+ * z-scores) only for runs begun from a version-1 state, which were trained on them.
  */
 type InputScaling = 'none' | 'standard' | 'robust';
 
@@ -138,9 +138,9 @@ export function createTrainer(
   const nTrain = split.train.length, nVal = split.val.length;
   const batch = Math.min(training.batchSize, Math.max(nTrain, nVal));
 
-  // A version-1 state was trained on plain z-scores and resumes on them; everything else is robust.
+  // A run begun on plain z-scores (from a version-1 state) keeps them; everything else is robust.
   const inputScaling: InputScaling = data.mean === null ? 'none'
-    : options.state !== undefined && stateVersion(options.state) === 1 ? 'standard' : 'robust';
+    : options.state !== undefined && savedInputScaling(options.state) === 'standard' ? 'standard' : 'robust';
   const inputStd = inputScaling === 'robust' ? robust_std(data.x, data.rows, nIn, data.std!) : data.std;
   const kernels = options.kernels ?? createKernels();
   const identity = runIdentity(network, spec, data, kernels.name, inputScaling);

@@ -224,9 +224,11 @@ describe('training state: kernel and format version', () => {
   // fixtures/v1-*.bin were written by the engine before format version 2 (reference kernel), with
   // this spec on blobs(60): a state after epoch 2 and after epoch 4, and the model after epoch 4.
   it('resumes a version-1 state as the SGD run it was, bit for bit', () => {
-    const resumed = createTrainer(network, spec, blobs(60), { state: fixture('v1-state-epoch2.bin'), kernels: createReferenceKernels() });
-    expect(resumed.epochsDone).toBe(2);
-    resumed.runEpoch();
+    const first = createTrainer(network, spec, blobs(60), { state: fixture('v1-state-epoch2.bin'), kernels: createReferenceKernels() });
+    expect(first.epochsDone).toBe(2);
+    first.runEpoch();
+    // Saved again (as version 2) and resumed again: still the same run, on the same plain z-scores.
+    const resumed = createTrainer(network, spec, blobs(60), { state: first.saveState(), kernels: createReferenceKernels() });
     resumed.runEpoch();
     const before = decodeModel(fixture('v1-model-epoch4.bin'));
     const now = decodeModel(resumed.exportModel(before.meta));
