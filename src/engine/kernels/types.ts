@@ -44,7 +44,7 @@ export interface Kernels {
    * Optional fused Adam update for update number `step` (t ≥ 1), one pass over w, g, m, v (views from
    * this arena, the length of w):
    *   g̃ = g + λ·w;  m ← β₁·m + (1 − β₁)·g̃;  v ← β₂·v + (1 − β₂)·g̃²;  w ← w − η·m̂/(√v̂ + ε)
-   * with m̂ = m/(1 − β₁ᵗ) and v̂ = v/(1 − β₂ᵗ) (the bias corrections, as reference.ts's adamScalars).
+   * with m̂ = m/(1 − β₁ᵗ) and v̂ = v/(1 − β₂ᵗ) (the bias corrections, as reference.ts's adamStepSize and adamInvRootBias2).
    */
   adamUpdate?(
     w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
