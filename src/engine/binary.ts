@@ -78,6 +78,8 @@ export function byteWriter(magic: string, version: number): ByteWriter {
 }
 
 export interface ByteReader {
+  /** The format version the bytes declare, one of those asked for. */
+  version: number;
   u32(field: string): number;
   i32(field: string): number;
   f64(field: string): number;
@@ -92,7 +94,10 @@ export interface ByteReader {
  * Checks magic, version and checksum before anything else, so that arbitrary bytes fail fast with
  * `code`; every later read is bounds-checked. `what` names the format in messages ("model").
  */
-export function byteReader(bytes: Uint8Array, magic: string, version: number, code: EngineErrorCode, what: string): ByteReader {
+/** Reads any of `versions` (oldest first); the reader's `version` says which one the bytes are. */
+export function byteReader(
+  bytes: Uint8Array, magic: string, versions: readonly number[], code: EngineErrorCode, what: string,
+): ByteReader {
   const fail = (field: string | null, message: string) => new EngineError(code, field, message);
   if (!(bytes instanceof Uint8Array)) throw fail(null, `a ${what} must be given as a Uint8Array`);
   const magicBytes = new TextEncoder().encode(magic);
@@ -101,7 +106,9 @@ export function byteReader(bytes: Uint8Array, magic: string, version: number, co
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found = view.getUint32(magicBytes.length, true);
-  if (found !== version) throw fail('version', `${what} format version ${found} is not supported; this engine reads version ${version}`);
+  if (!versions.includes(found)) {
+    throw fail('version', `${what} format version ${found} is not supported; this engine reads version ${versions.join(' or ')}`);
+  }
   const end = bytes.length - 4;
   if (crc32(bytes.subarray(0, end)) !== view.getUint32(end, true)) {
     throw fail('checksum', `the ${what} is corrupt: its checksum does not match its contents`);
@@ -116,6 +123,7 @@ export function byteReader(bytes: Uint8Array, magic: string, version: number, co
     return at;
   };
   const r: ByteReader = {
+    version: found,
     u32: (field) => view.getUint32(take(4, field), true),
     i32: (field) => view.getInt32(take(4, field), true),
     f64: (field) => view.getFloat64(take(8, field), true),

@@ -86,7 +86,7 @@ export function regression_metrics(t: Tally, sst: Float64Array): { mse: number; 
  * MSE, MAE and R² of predictions already in uploaded units (rows, n) against their targets, with
  * the same definitions the per-epoch metrics use: what evaluating a model on a dataset reports.
  */
-export function regression_scores(
+export function regressionScores(
   predicted: Float32Array, targets: Float32Array, rows: number, n: number,
 ): { mse: number; mae: number; r2: number } {
   const order = new Int32Array(rows);

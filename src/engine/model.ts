@@ -16,7 +16,11 @@ export interface Model {
   meta: unknown;
   /** paramLayout(network).paramCount values: all weights W⁽¹⁾…W⁽ᴸ⁾, then all biases. */
   params: Float32Array;
-  /** Input standardisation, one per input: x is used as (x − mean)/std (0 where std = 0). */
+  /**
+   * Input standardisation, one per input: x is used as (x − mean)/std (0 where std = 0). A trainer
+   * exports the scale it actually trained with (its robust std, see TrainingData), so a predictor
+   * applies the same rule by applying this one.
+   */
   mean: Float32Array | null;
   std: Float32Array | null;
   /** Regression: the network predicts (t − targetMean)/targetStd; one per output. */
@@ -88,7 +92,7 @@ export function encodeModel(model: Model): Uint8Array {
 
 /** Decodes and validates model bytes; anything malformed throws EngineError 'invalid_model'. */
 export function decodeModel(bytes: Uint8Array): Model {
-  const r = byteReader(bytes, MAGIC, VERSION, 'invalid_model', 'model');
+  const r = byteReader(bytes, MAGIC, [VERSION], 'invalid_model', 'model');
   const text = r.text('network');
   let header: unknown;
   try {

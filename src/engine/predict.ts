@@ -23,6 +23,36 @@ export interface Predictor {
   predict(x: Float32Array | Uint8Array, rows: number): Float32Array;
 }
 
+/**
+ * The kernel's gemm, except that the forward pass's products, A·Bᵀ, go through gemmRows when the kernel
+ * has one: a fast gemm chooses its blocking from the number of rows, so without it a row's answer
+ * would change with how many other rows share the request (and with the chunk it falls in).
+ */
+function rowwise_gemm(kernels: Kernels): Gemm<Float32Array> {
+  const gemm = kernels.gemm.bind(kernels);
+  if (kernels.gemmRows === undefined) return gemm;
+  const rows = kernels.gemmRows.bind(kernels);
+  return (transA, transB, M, N, K, alpha, A, B, beta, C) => {
+    if (!transA && transB) rows(M, N, K, alpha, A, B, beta, C);
+    else gemm(transA, transB, M, N, K, alpha, A, B, beta, C);
+  };
+}
+
+/**
+ * Finite inputs can still be too large for a model (3e38 times a weight overflows float32), and then
+ * the outputs are ∞ or NaN. Those are never returned: the first such row is refused as invalid_data,
+ * naming it, so a caller can answer 422 rather than serve NaN probabilities.
+ */
+function refuse_overflow(out: Float32Array, at: number, count: number, nOut: number): void {
+  for (let i = at; i < at + count; i++) {
+    if (!Number.isFinite(out[i])) {
+      const row = Math.floor(i / nOut);
+      throw new EngineError('invalid_data', `x[${row}]`, `row ${row} holds values too large for this model: its ` +
+        `outputs overflow (${out[i]}). Send values in the range the model was trained on`);
+    }
+  }
+}
+
 export function createPredictor(model: Model, options: PredictorOptions = {}): Predictor {
   validateModel(model);
   const { network, targetMean, targetStd } = model;
@@ -36,7 +66,7 @@ export function createPredictor(model: Model, options: PredictorOptions = {}): P
   const nIn = sizes[0], nOut = sizes[L];
 
   const kernels = options.kernels ?? createKernels();
-  const gemm: Gemm<Float32Array> = kernels.gemm.bind(kernels);
+  const gemm = rowwise_gemm(kernels);
   const gatherRows = gather_kernel(kernels);
   const buf = reserve((lengths) => kernels.arena(lengths), {
     params: layout.paramCount, mean: nIn, invStd: nIn,
@@ -73,6 +103,7 @@ export function createPredictor(model: Model, options: PredictorOptions = {}): P
             for (let k = 0; k < nOut; k++) out[at + r * nOut + k] = yHat[r * nOut + k] * targetStd[k] + targetMean![k];
           }
         }
+        refuse_overflow(out, at, n * nOut, nOut);
       }
       return out;
     },

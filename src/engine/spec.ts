@@ -1,11 +1,35 @@
 // Checks a network spec, a training spec and the rows against each other before any buffer exists,
 // and lays out the parameters: one flat vector, all weights W⁽¹⁾…W⁽ᴸ⁾ first, then all biases.
 import { invalidData, invalidSpec } from './errors.js';
-import type { NetworkSpec, TrainingData, TrainingSpec } from './types.js';
+import type { NetworkSpec, OptimizerName, TrainingData, TrainingSpec } from './types.js';
 
 const HIDDEN_ACTIVATIONS = ['sigmoid', 'tanh', 'relu'] as const;
 const OUTPUT_ACTIVATIONS = ['sigmoid', 'softmax', 'identity'] as const;
 const LOSSES = ['squared_error', 'binary_cross_entropy', 'categorical_cross_entropy'] as const;
+
+/**
+ * What an absent optional training field stands for. An absent optimizer is 'sgd', so a spec written
+ * before Adam existed trains as it did; Adam's constants are Kingma & Ba's (and PyTorch's, Keras's).
+ */
+export const TRAINING_DEFAULTS: {
+  optimizer: OptimizerName; beta1: number; beta2: number; epsilon: number; clipNorm: number | null;
+} = { optimizer: 'sgd', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, clipNorm: null };
+
+/** A training spec with every optional field filled in from TRAINING_DEFAULTS. */
+export type ResolvedTraining = Required<TrainingSpec>;
+
+/** The spec's own fields, in a fixed order, each optional one filled in; call after validateTraining. */
+export function resolveTraining(t: TrainingSpec): ResolvedTraining {
+  const d = TRAINING_DEFAULTS;
+  return {
+    batchSize: t.batchSize, epochs: t.epochs, optimizer: t.optimizer ?? d.optimizer, learningRate: t.learningRate,
+    momentum: t.momentum, nesterov: t.nesterov,
+    beta1: t.beta1 ?? d.beta1, beta2: t.beta2 ?? d.beta2, epsilon: t.epsilon ?? d.epsilon,
+    clipNorm: t.clipNorm ?? d.clipNorm,
+    decay: t.decay, decayPer: t.decayPer, l2: t.l2, seed: t.seed, validationSplit: t.validationSplit,
+    earlyStopping: t.earlyStopping === null ? null : { patience: t.earlyStopping.patience, minDelta: t.earlyStopping.minDelta },
+  };
+}
 
 /** Beyond this a single buffer passes 64 MB and training would take days: almost surely a typo. */
 export const MAX_PARAMS = 1 << 24;
@@ -114,9 +138,16 @@ export function validateTraining(training: TrainingSpec): void {
   if (!isRecord(t)) throw invalidSpec('training', 'the training spec must be an object');
   checkInteger(t.batchSize, 'batchSize', 1, MAX_BATCH);
   checkInteger(t.epochs, 'epochs', 1, 1_000_000);
+  if (t.optimizer !== undefined) checkOneOf(t.optimizer, ['sgd', 'adam'], 'optimizer');
   checkNumber(t.learningRate, 'learningRate', Number.MIN_VALUE, Infinity, true);
+  // momentum and nesterov are SGD's, and still checked under Adam (which ignores them) so that a
+  // typo is caught whichever optimizer is chosen.
   checkNumber(t.momentum, 'momentum', 0, 1, false);
   if (typeof t.nesterov !== 'boolean') throw invalidSpec('nesterov', 'nesterov must be true or false');
+  if (t.beta1 !== undefined) checkNumber(t.beta1, 'beta1', 0, 1, false);
+  if (t.beta2 !== undefined) checkNumber(t.beta2, 'beta2', 0, 1, false);
+  if (t.epsilon !== undefined) checkNumber(t.epsilon, 'epsilon', Number.MIN_VALUE, Infinity, true);
+  if (t.clipNorm !== undefined && t.clipNorm !== null) checkNumber(t.clipNorm, 'clipNorm', Number.MIN_VALUE, Infinity, true);
   checkNumber(t.decay, 'decay', 0, Infinity, true);
   checkOneOf(t.decayPer, ['epoch', 'step'], 'decayPer');
   checkNumber(t.l2, 'l2', 0, Infinity, true);

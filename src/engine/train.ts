@@ -1,4 +1,4 @@
-// The training loop: minibatch SGD over shuffled rows, per-epoch metrics and validation, early stopping,
+// The training loop: minibatch SGD (with momentum) or Adam over shuffled rows, per-epoch metrics and validation, early stopping,
 // and a state that can be saved after any epoch and resumed bit for bit. Every buffer the loop touches
 // comes from one kernels.arena() call; runEpoch allocates nothing per minibatch.
 import { reserve } from './arena.js';
@@ -10,13 +10,16 @@ import {
   regression_metrics, tally_classes, tally_create, tally_regression, tally_reset, total_sum_of_squares, type Tally,
 } from './metrics.js';
 import {
-  gather_kernel, gather_targets, mlp_backward, mlp_forward, params_init, pass_create, pass_request, standardizer_init,
+  gather_kernel, gather_targets, mlp_backward, mlp_forward, params_init, pass_create, pass_request, robust_std,
+  standardizer_init,
 } from './mlp.js';
 import { encodeModel } from './model.js';
-import { decayed, sgd_kernel, sgd_update, sgd_vectors, type SgdSettings } from './optim.js';
+import { decayed, grad_clip, optimizer_update, update_kernels, update_vectors, type UpdateSettings } from './optim.js';
 import { rng_seed, rng_shuffle, type RngState } from './rng.js';
-import { canonicalNetwork, paramLayout, validateData, validateNetwork, validateTraining } from './spec.js';
-import { decodeState, encodeState, type RunIdentity } from './state.js';
+import {
+  canonicalNetwork, paramLayout, resolveTraining, validateData, validateNetwork, validateTraining, type ResolvedTraining,
+} from './spec.js';
+import { decodeState, encodeState, savedInputScaling, type RunIdentity } from './state.js';
 import type { EpochMetrics, NetworkSpec, TrainingData, TrainingSpec } from './types.js';
 
 export interface RunEpochHooks {
@@ -46,7 +49,8 @@ export interface Trainer {
    * Runs one epoch. Calls shouldStop() between minibatches; when it returns true the epoch is abandoned,
    * the trainer rolls back to the last completed epoch and runEpoch returns null. Calls
    * onProgress(fractionOfEpochDone) at most every progressIntervalMs (default 1000) inside the epoch.
-   * Throws EngineError 'diverged' (with epoch) when the loss stops being finite, also rolling back.
+   * Throws EngineError 'diverged' (with epoch) when the loss stops being finite or grows past
+   * DIVERGENCE_FACTOR times the untrained network's, also rolling back.
    */
   runEpoch(hooks?: RunEpochHooks): EpochMetrics | null;
   /** The full resumable state as of the last completed epoch. */
@@ -57,6 +61,27 @@ export interface Trainer {
    */
   exportModel(meta?: unknown): Uint8Array;
 }
+
+/**
+ * Divergence: a run whose training loss (the data term, mean per row) grows past DIVERGENCE_FACTOR
+ * times the loss of the untrained network has blown up, finite or not, and stops as 'diverged'. The
+ * untrained network's loss is measured once, before the first update, on the first REFERENCE_ROWS
+ * training rows (without dropout), and kept in the state. The check runs after every minibatch on the
+ * epoch's running mean once it covers CHECK_ROWS rows (or the whole epoch, if smaller), so one noisy
+ * minibatch cannot trip it; it also covers the epoch's loss, which is that mean at the epoch's end.
+ * Ordinary training, even noisy, stays below its starting loss after the first few hundred rows;
+ * the runs this stops had gone from ~1 to 10⁴…10²³ within an epoch or two.
+ */
+export const DIVERGENCE_FACTOR = 10;
+const REFERENCE_ROWS = 1024;
+const CHECK_ROWS = 1000;
+
+/**
+ * How rows are scaled before the first layer: 'none' without mean and std, 'robust' (mlp.ts's
+ * robust_std: z-scores whose std is floored at range/MAX_Z) for every new run, 'standard' (plain
+ * z-scores) only for runs begun from a version-1 state, which were trained on them.
+ */
+type InputScaling = 'none' | 'standard' | 'robust';
 
 /** Validation rows drawn once from the generator; both lists sorted so each set is read in row order. */
 export function split_rows(rows: number, fraction: number, rng: RngState): { train: Int32Array; val: Int32Array } {
@@ -70,19 +95,21 @@ export function split_rows(rows: number, fraction: number, rng: RngState): { tra
   return { val: all.slice(0, nVal).sort(), train: all.slice(nVal).sort() };
 }
 
-/** What a saved state must agree with to be resumed here: all but epochs, which a resumed run may extend. */
-function runIdentity(network: NetworkSpec, training: TrainingSpec, data: TrainingData): RunIdentity {
-  const t = training;
+/**
+ * What a saved state must agree with to be resumed here: all but epochs, which a resumed run may
+ * extend, and the kernel, whose rounding is part of the trajectory.
+ */
+function runIdentity(
+  network: NetworkSpec, training: ResolvedTraining, data: TrainingData, kernel: string, inputScaling: InputScaling,
+): RunIdentity {
+  const { epochs: _epochs, ...trajectory } = training;
   return {
     network: canonicalNetwork(network),
-    training: {
-      batchSize: t.batchSize, learningRate: t.learningRate, momentum: t.momentum, nesterov: t.nesterov,
-      decay: t.decay, decayPer: t.decayPer, l2: t.l2, seed: t.seed, validationSplit: t.validationSplit,
-      earlyStopping: t.earlyStopping === null ? null : { patience: t.earlyStopping.patience, minDelta: t.earlyStopping.minDelta },
-    },
+    training: trajectory,
+    kernel,
     data: {
       rows: data.rows, features: data.features, task: data.labels !== null ? 'classification' : 'regression',
-      standardised: data.mean !== null, targetsStandardised: data.targetMean !== null,
+      standardised: data.mean !== null, targetsStandardised: data.targetMean !== null, inputScaling,
     },
   };
 }
@@ -93,6 +120,7 @@ export function createTrainer(
   validateNetwork(network);
   validateTraining(training);
   validateData(network, data);
+  const spec = resolveTraining(training);
   const layout = paramLayout(network);
   const { sizes, paramCount: P } = layout;
   const L = sizes.length - 1;
@@ -100,8 +128,8 @@ export function createTrainer(
   const cost = costFor(network.loss, network.output);
   const { labels, targets, targetMean, targetStd } = data;
   const classification = labels !== null;
-  const earlyStopping = training.earlyStopping;
-  const identity = runIdentity(network, training, data);
+  const earlyStopping = spec.earlyStopping;
+  const adam = spec.optimizer === 'adam';
 
   // The generator draws the validation split first, then the initial weights, then every epoch's
   // shuffle and dropout masks. A resumed run redraws the split and then takes the saved state.
@@ -110,12 +138,18 @@ export function createTrainer(
   const nTrain = split.train.length, nVal = split.val.length;
   const batch = Math.min(training.batchSize, Math.max(nTrain, nVal));
 
+  // A run begun on plain z-scores (from a version-1 state) keeps them; everything else is robust.
+  const inputScaling: InputScaling = data.mean === null ? 'none'
+    : options.state !== undefined && savedInputScaling(options.state) === 'standard' ? 'standard' : 'robust';
+  const inputStd = inputScaling === 'robust' ? robust_std(data.x, data.rows, nIn, data.std!) : data.std;
   const kernels = options.kernels ?? createKernels();
+  const identity = runIdentity(network, spec, data, kernels.name, inputScaling);
   const gemm: Gemm<Float32Array> = kernels.gemm.bind(kernels);
   const buf = reserve((lengths) => kernels.arena(lengths), {
-    params: P, grads: P, velocity: P,
-    // The last completed epoch's params and velocity, to roll back an abandoned or diverged epoch.
-    savedParams: P, savedVelocity: P,
+    // velocity is SGD's v or Adam's first moment m; moment2 is Adam's second moment v.
+    params: P, grads: P, velocity: P, moment2: adam ? P : 0,
+    // The last completed epoch's params and optimizer state, to roll back an abandoned or diverged epoch.
+    savedParams: P, savedVelocity: P, savedMoment2: adam ? P : 0,
     bestParams: earlyStopping !== null ? P : 0,
     mean: nIn, invStd: nIn,
     // The minibatch's targets, (batch, outputs), in trained units.
@@ -123,33 +157,40 @@ export function createTrainer(
     ...pass_request(network, batch, 'train'),
   });
   const pass = pass_create(network, layout, buf.params, buf.grads, buf);
-  standardizer_init(buf.mean, buf.invStd, data.mean, data.std);
+  standardizer_init(buf.mean, buf.invStd, data.mean, inputStd);
 
   let epochsDone = 0;
   let bestEpoch: number | null = null;
   let bestLoss = Infinity;
   let wait = 0;
   let stoppedEarly = false;
-  const sgd: SgdSettings = {
-    learningRate: training.learningRate, momentum: training.momentum, nesterov: training.nesterov, l2: training.l2,
+  /** The untrained network's mean loss per row: see DIVERGENCE_FACTOR. */
+  let referenceLoss = NaN;
+  const opt: UpdateSettings = {
+    optimizer: spec.optimizer, learningRate: spec.learningRate, momentum: spec.momentum, nesterov: spec.nesterov,
+    beta1: spec.beta1, beta2: spec.beta2, epsilon: spec.epsilon, l2: spec.l2, step: 0,
   };
-  const sgdUpdate = sgd_kernel(kernels);
+  const updateKernels = update_kernels(kernels);
   const gatherRows = gather_kernel(kernels);
-  const sgdVectors = sgd_vectors(buf.params, buf.grads, buf.velocity, layout.weightCount);
+  const vectors = update_vectors(buf.params, buf.grads, buf.velocity, buf.moment2, layout.weightCount);
   if (options.state !== undefined) {
     const s = decodeState(options.state, identity, P);
     buf.params.set(s.params);
     buf.velocity.set(s.velocity);
+    if (s.moment2 !== null) buf.moment2.set(s.moment2);
     if (s.bestParams !== null) buf.bestParams.set(s.bestParams);
     rng.set(s.rng);
-    sgd.learningRate = s.learningRate;
+    opt.learningRate = s.learningRate;
+    opt.step = s.step;
+    referenceLoss = s.referenceLoss;
     ({ epochsDone, bestEpoch, bestLoss, wait, stoppedEarly } = s);
   } else {
     params_init(buf.params, layout, network, rng);
   }
 
   const savedRng = new Uint32Array(4);
-  let savedLearningRate = sgd.learningRate;
+  let savedLearningRate = opt.learningRate;
+  let savedStep = opt.step;
   const order = new Int32Array(nTrain);
   const trainTally = tally_create(nOut);
   const valTally = tally_create(nOut);
@@ -161,18 +202,43 @@ export function createTrainer(
   function checkpoint(): void {
     buf.savedParams.set(buf.params);
     buf.savedVelocity.set(buf.velocity);
+    buf.savedMoment2.set(buf.moment2);
     savedRng.set(rng);
-    savedLearningRate = sgd.learningRate;
+    savedLearningRate = opt.learningRate;
+    savedStep = opt.step;
   }
   function rollback(): void {
     buf.params.set(buf.savedParams);
     buf.velocity.set(buf.savedVelocity);
+    buf.moment2.set(buf.savedMoment2);
     rng.set(savedRng);
-    sgd.learningRate = savedLearningRate;
+    opt.learningRate = savedLearningRate;
+    opt.step = savedStep;
   }
   function diverged(epoch: number, what: string): EngineError {
+    const advice = adam ? (spec.clipNorm === null ? 'or set clipNorm (e.g. 1)' : 'or a smaller clipNorm')
+      : "or use optimizer 'adam' (learning rate 0.001)";
     return new EngineError('diverged', 'learningRate', `training diverged in epoch ${epoch}: ${what}. ` +
-      `Try a lower learning rate than ${training.learningRate} (e.g. a tenth of it), or less momentum.`, epoch);
+      `Lower the learning rate (learningRate ${spec.learningRate}; e.g. a tenth of it), ${advice}.`, epoch);
+  }
+
+  /**
+   * The untrained network's mean loss per row over the first REFERENCE_ROWS training rows, no dropout.
+   * When that is already ∞ or NaN the rows, not the learning rate, are at fault: invalid_data.
+   */
+  function reference_loss(): number {
+    const rows = Math.min(nTrain, REFERENCE_ROWS);
+    let sum = 0;
+    for (let start = 0; start < rows; start += batch) {
+      const n = Math.min(batch, rows - start);
+      const batchCost = forward(split.train, start, n, null);
+      if (!Number.isFinite(batchCost)) {
+        throw invalidData('x', `the untrained network's loss on training rows ${split.train[start]}…${split.train[start + n - 1]} ` +
+          `is ${batchCost}: their values are too large to train on; standardise them or scale them down`);
+      }
+      sum += batchCost;
+    }
+    return sum / rows;
   }
 
   /** Adds a forward pass's cost and metrics over rows rowOrder[start…start + rows) to t. */
@@ -198,15 +264,16 @@ export function createTrainer(
     tally_batch(trainTally, batchCost, order, start, rows);
     cost.delta(pass.delta[L], pass.a[L], pass.z[L], buf.y, rows, nOut);
     mlp_backward(gemm, pass, rows);
-    sgd_update(sgdUpdate, sgdVectors, sgd);
-    if (training.decayPer === 'step') sgd.learningRate = decayed(sgd.learningRate, training.decay);
+    if (spec.clipNorm !== null) grad_clip(buf.grads, spec.clipNorm);
+    optimizer_update(updateKernels, vectors, opt);
+    if (spec.decayPer === 'step') opt.learningRate = decayed(opt.learningRate, spec.decay);
     return batchCost;
   }
 
   /** ½λ‖w‖² over the weights (biases are not decayed), added to the reported losses. */
   function l2_penalty(): number {
     if (training.l2 === 0) return 0;
-    const w = sgdVectors.weights.w;
+    const w = vectors.weights.w;
     let sum = 0;
     for (let i = 0; i < w.length; i++) sum += w[i] * w[i];
     return 0.5 * training.l2 * sum;
@@ -235,6 +302,12 @@ export function createTrainer(
       if (!Number.isFinite(batchCost)) {
         rollback();
         throw diverged(epoch, `the loss became ${batchCost}`);
+      }
+      if (trainTally.rows >= checkRows && trainTally.cost > divergenceLimit * trainTally.rows) {
+        const mean = trainTally.cost / trainTally.rows;
+        rollback();
+        throw diverged(epoch, `the mean training loss reached ${mean.toPrecision(3)}, more than ${DIVERGENCE_FACTOR}× ` +
+          `the untrained network's ${referenceLoss.toPrecision(3)}`);
       }
       if (onProgress !== undefined) {
         const now = performance.now();
@@ -268,8 +341,8 @@ export function createTrainer(
       throw diverged(epoch, failure);
     }
 
-    const learningRate = sgd.learningRate;
-    if (training.decayPer === 'epoch') sgd.learningRate = decayed(sgd.learningRate, training.decay);
+    const learningRate = opt.learningRate;
+    if (spec.decayPer === 'epoch') opt.learningRate = decayed(opt.learningRate, spec.decay);
     epochsDone = epoch;
     if (earlyStopping !== null && valLoss !== null) {
       if (valLoss < bestLoss - earlyStopping.minDelta) {
@@ -297,6 +370,12 @@ export function createTrainer(
     };
   }
 
+  // A version-1 state holds no reference loss: the network as resumed stands in for the untrained one.
+  if (Number.isNaN(referenceLoss)) referenceLoss = reference_loss();
+  // An untrained network that already fits exactly (or overflows) leaves only the NaN/∞ checks.
+  const divergenceLimit = referenceLoss > 0 && Number.isFinite(referenceLoss) ? DIVERGENCE_FACTOR * referenceLoss : Infinity;
+  const checkRows = Math.min(nTrain, CHECK_ROWS);
+
   const keepBest = () => earlyStopping !== null && bestEpoch !== null;
 
   return {
@@ -307,15 +386,16 @@ export function createTrainer(
     runEpoch,
     saveState() {
       return encodeState(identity, {
-        epochsDone, learningRate: sgd.learningRate, rng, bestEpoch, bestLoss, wait, stoppedEarly,
-        params: buf.params, velocity: buf.velocity, bestParams: keepBest() ? buf.bestParams : null,
+        epochsDone, learningRate: opt.learningRate, rng, bestEpoch, bestLoss, wait, stoppedEarly, step: opt.step, referenceLoss,
+        params: buf.params, velocity: buf.velocity, moment2: adam ? buf.moment2 : null,
+        bestParams: keepBest() ? buf.bestParams : null,
       });
     },
     exportModel(meta?: unknown) {
       return encodeModel({
         network: canonicalNetwork(network), meta: meta ?? null,
         params: keepBest() ? buf.bestParams : buf.params,
-        mean: data.mean, std: data.std, targetMean, targetStd,
+        mean: data.mean, std: inputStd, targetMean, targetStd,
       });
     },
   };

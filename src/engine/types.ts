@@ -22,12 +22,32 @@ export interface NetworkSpec {
   loss: LossName;
 }
 
+export type OptimizerName = 'sgd' | 'adam';
+
 export interface TrainingSpec {
   batchSize: number;
   epochs: number;
+  /**
+   * 'sgd' (the default when absent): minibatch SGD with momentum and optionally Nesterov's look-ahead.
+   * 'adam': Kingma & Ba's Adam with bias correction (momentum and nesterov are then unused).
+   * Optional, like beta1, beta2, epsilon and clipNorm, so that a spec written before they existed
+   * still means what it meant; see TRAINING_DEFAULTS for what an absent field stands for.
+   */
+  optimizer?: OptimizerName;
+  /** η: the step size of either optimizer, μ in the seed's notation. */
   learningRate: number;
   momentum: number;
   nesterov: boolean;
+  /** Adam's decay rates of the first and second moment estimates, 0 ≤ β < 1 (0.9 and 0.999 when absent). */
+  beta1?: number;
+  beta2?: number;
+  /** Adam's ε added to √v̂ (1e-8 when absent). */
+  epsilon?: number;
+  /**
+   * When set, each minibatch's whole gradient (L2 term included) is scaled down to this Euclidean
+   * norm if it is longer: g ← g·min(1, clipNorm/‖g‖). null (the default) leaves gradients alone.
+   */
+  clipNorm?: number | null;
   /** μₖ₊₁ = μₖ / (1 + decay), once per epoch or once per update. */
   decay: number;
   decayPer: 'epoch' | 'step';
@@ -45,7 +65,11 @@ export interface TrainingData {
   features: number;
   /** rows × features, row-major, in the units uploaded. */
   x: Float32Array | Uint8Array;
-  /** Per-feature standardisation applied as rows are gathered: (x − mean)/std, and 0 where std = 0. */
+  /**
+   * Per-feature standardisation applied as rows are gathered: (x − mean)/s′ with the robust scale
+   * s′ = max(std, (max − min)/10) over the rows (mlp.ts's robust_std), so no training value lands
+   * beyond ±10; 0 where s′ = 0 (a constant column). The exported model's std is s′.
+   */
   mean: Float32Array | null;
   std: Float32Array | null;
   /** Classification: class index per row (0/1 for a binary sigmoid output). */

@@ -2,7 +2,7 @@
 // engine-sized shapes, α and β, and the arena contract the engine relies on.
 import { describe, expect, it } from 'vitest';
 import { createKernels, createReferenceKernels, createWasmKernels, wasmSimdSupported } from '../../src/engine/kernels/index.js';
-import { gatherRowsReference, gemmReference, sgdUpdateReference } from '../../src/engine/kernels/reference.js';
+import { adamUpdateReference, gatherRowsReference, gemmReference, sgdUpdateReference } from '../../src/engine/kernels/reference.js';
 import { rng } from '../helpers/data.js';
 
 /** Deterministic uniform numbers in [−1, 1). */
@@ -121,6 +121,26 @@ describe('wasm-simd gemm agrees with the reference', () => {
   });
 });
 
+describe('wasm-simd gemmRows', () => {
+  it('agrees with the reference A·Bᵀ, and gives each row the same bits whatever M', () => {
+    const rnd = random(99);
+    const M = 300, N = 40, K = 37;
+    const k = createWasmKernels();
+    const [A, B, C, one] = k.arena([M * K, N * K, M * N, N]);
+    for (let i = 0; i < A.length; i++) A[i] = rnd();
+    for (let i = 0; i < B.length; i++) B[i] = rnd();
+    k.gemmRows!(M, N, K, 1, A, B, 0, C);
+    const expected = new Float64Array(M * N);
+    gemmReference(false, true, M, N, K, 1, Float64Array.from(A), Float64Array.from(B), 0, expected);
+    for (let i = 0; i < C.length; i++) expect(Math.abs(C[i] - expected[i])).toBeLessThan((K + 2) * U * K + 1e-6);
+    for (const r of [0, 1, 17, 299]) {
+      k.gemmRows!(1, N, K, 1, A.subarray(r * K, (r + 1) * K), B, 0, one);
+      expect(Array.from(one)).toEqual(Array.from(C.subarray(r * N, (r + 1) * N)));
+    }
+    expect(() => k.gemmRows!(1, N, K, 1, new Float32Array(K), B, 0, one)).toThrow(/not a view/);
+  });
+});
+
 describe('wasm-simd sgdUpdate', () => {
   // A length that is not a multiple of 4 exercises the scalar tail.
   const n = 1031;
@@ -167,6 +187,65 @@ describe('wasm-simd sgdUpdate', () => {
     expect(() => k.sgdUpdate!(w, new Float32Array(8), v, 0.1, 0.9, 0, false)).toThrow(/g is not a view/);
     expect(() => k.sgdUpdate!(w, g, g, 0.1, 0.9, 0, false)).toThrow(/overlap/);
     expect(() => k.sgdUpdate!(w, g, v.subarray(1), 0.1, 0.9, 0, false)).toThrow(/v holds 7 floats/);
+  });
+});
+
+describe('Adam update', () => {
+  const n = 1031; // not a multiple of 4: the scalar tail runs too
+  it('wasm-simd matches the reference over 20 steps (with L2) to float32 rounding', () => {
+    const rnd = random(21);
+    const k = createWasmKernels();
+    const [w, g, m, v] = k.arena([n, n, n, n]);
+    for (let i = 0; i < n; i++) w[i] = rnd();
+    const w2 = Float32Array.from(w), g2 = new Float32Array(n), m2 = new Float32Array(n), v2 = new Float32Array(n);
+    for (let step = 1; step <= 20; step++) {
+      // Gradients of mixed scale, some exactly 0, as a real network's are.
+      for (let i = 0; i < n; i++) g[i] = i % 17 === 0 ? 0 : rnd() * 10 ** ((i % 5) - 3);
+      g2.set(g);
+      k.adamUpdate!(w, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 1e-4, step);
+      adamUpdateReference(w2, g2, m2, v2, 1e-3, 0.9, 0.999, 1e-8, 1e-4, step);
+    }
+    // Each step moves a weight by about η = 1e-3; float32 rounding of that is ~1e-10 per step, while a
+    // wrong term (a bias correction, ε in the wrong place, λ) is off by 1e-5 or more.
+    for (let i = 0; i < n; i++) {
+      expect(Math.abs(w[i] - w2[i])).toBeLessThanOrEqual(2e-7);
+      // m sums gradients of both signs, so its error is relative to their scale, not to m itself.
+      const scale = 10 ** ((i % 5) - 3);
+      expect(Math.abs(m[i] - m2[i])).toBeLessThanOrEqual(1e-6 * scale);
+      expect(Math.abs(v[i] - v2[i])).toBeLessThanOrEqual(1e-5 * Math.abs(v2[i]) + 1e-20);
+    }
+    expect(Array.from(g)).toEqual(Array.from(g2));
+  });
+
+  it.each([['wasm-simd', () => createWasmKernels()], ['reference', () => createReferenceKernels()]] as const)(
+    'takes a first step of η·g/(|g| + ε) and a second as the formula says, by hand (%s)', (_, make) => {
+      const k = make();
+      const [w, g, m, v] = k.arena([4, 4, 4, 4]);
+      w.set([1, -2, 0.5, 3]);
+      g.set([0.2, -4, 0, 1e-3]);
+      // t = 1: m = 0.1·g, v = 0.001·g², m̂ = g, v̂ = g², so w ← w − η·g/(|g| + ε) ≈ w − η·sign(g).
+      k.adamUpdate!(w, g, m, v, 0.01, 0.9, 0.999, 1e-8, 0, 1);
+      const first = [1 - 0.01, -2 + 0.01, 0.5, 3 - 0.01 * 1e-3 / (1e-3 + 1e-8)];
+      first.forEach((x, i) => expect(w[i]).toBeCloseTo(x, 6));
+      [0.02, -0.4, 0, 1e-4].forEach((x, i) => expect(m[i]).toBeCloseTo(x, 7));
+      // t = 2 with g = (1, 1, 1, 1) and λ = 0.5: g̃ = g + λw.
+      const w1 = Float64Array.from(w), m1 = Float64Array.from(m), v1 = Float64Array.from(v);
+      g.fill(1);
+      k.adamUpdate!(w, g, m, v, 0.01, 0.9, 0.999, 1e-8, 0.5, 2);
+      for (let i = 0; i < 4; i++) {
+        const gt = 1 + 0.5 * w1[i];
+        const mi = 0.9 * m1[i] + 0.1 * gt, vi = 0.999 * v1[i] + 0.001 * gt * gt;
+        const mHat = mi / (1 - 0.9 ** 2), vHat = vi / (1 - 0.999 ** 2);
+        expect(w[i]).toBeCloseTo(w1[i] - (0.01 * mHat) / (Math.sqrt(vHat) + 1e-8), 6);
+        expect(m[i]).toBeCloseTo(mi, 7);
+        expect(v[i]).toBeCloseTo(vi, 8);
+      }
+    });
+
+  it('refuses overlapping views', () => {
+    const k = createWasmKernels();
+    const [a, b, c] = k.arena([8, 8, 8]);
+    expect(() => k.adamUpdate!(a, b, c, c, 0.1, 0.9, 0.999, 1e-8, 0, 1)).toThrow(/overlap/);
   });
 });
 

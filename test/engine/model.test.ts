@@ -1,11 +1,13 @@
 // The binary model and training-state formats: bit-exact round trips, and a typed error (never a crash
 // or a wrong model) for any other bytes, including arbitrary ones from fast-check.
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/engine/binary.js';
 import { createPredictor, createTrainer, decodeModel, encodeModel, EngineError, type Model } from '../../src/engine/index.js';
-import { createReferenceKernels } from '../../src/engine/kernels/index.js';
+import { createKernels, createReferenceKernels, createWasmKernels } from '../../src/engine/kernels/index.js';
 import { paramLayout } from '../../src/engine/spec.js';
+import type { NetworkSpec } from '../../src/engine/types.js';
 import { blobNetwork, blobs, linear, trainingSpec } from './helpers.js';
 
 function expectEngineError(fn: () => unknown, code: string): EngineError {
@@ -200,5 +202,116 @@ describe('training state format', () => {
     expect(expectEngineError(() => createTrainer(wider, spec, blobs(60), { state }), 'invalid_state').field)
       .toBe('network.hidden[0].units');
     expect(expectEngineError(() => createTrainer(network, spec, blobs(61), { state }), 'invalid_state').field).toBe('data.rows');
+  });
+});
+
+describe('training state: kernel and format version', () => {
+  const network = blobNetwork();
+  const spec = trainingSpec({ epochs: 4, momentum: 0.9, learningRate: 0.05, validationSplit: 0.2, seed: 7 });
+  const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)));
+
+  it('refuses a state written by the other kernel, saying which kernel to resume with', () => {
+    const trainer = createTrainer(network, spec, blobs(60), { kernels: createWasmKernels() });
+    trainer.runEpoch();
+    const state = trainer.saveState();
+    const error = expectEngineError(
+      () => createTrainer(network, spec, blobs(60), { state, kernels: createReferenceKernels() }), 'invalid_state');
+    expect(error.field).toBe('kernel');
+    expect(error.message).toContain('"wasm-simd"');
+    expect(createTrainer(network, spec, blobs(60), { state, kernels: createWasmKernels() }).epochsDone).toBe(1);
+  });
+
+  // fixtures/v1-*.bin were written by the engine before format version 2 (reference kernel), with
+  // this spec on blobs(60): a state after epoch 2 and after epoch 4, and the model after epoch 4.
+  it('resumes a version-1 state as the SGD run it was, bit for bit', () => {
+    const first = createTrainer(network, spec, blobs(60), { state: fixture('v1-state-epoch2.bin'), kernels: createReferenceKernels() });
+    expect(first.epochsDone).toBe(2);
+    first.runEpoch();
+    // Saved again (as version 2) and resumed again: still the same run, on the same plain z-scores.
+    const resumed = createTrainer(network, spec, blobs(60), { state: first.saveState(), kernels: createReferenceKernels() });
+    resumed.runEpoch();
+    const before = decodeModel(fixture('v1-model-epoch4.bin'));
+    const now = decodeModel(resumed.exportModel(before.meta));
+    expect(now.params).toEqual(before.params);
+    expect(now).toEqual(before);
+    const done = createTrainer(network, spec, blobs(60), { state: fixture('v1-state-epoch4.bin'), kernels: createReferenceKernels() });
+    expect(done.done).toBe(true);
+    // A version-1 state names no optimizer: it is refused by an Adam run, as any other different run.
+    expect(expectEngineError(() => createTrainer(network, { ...spec, optimizer: 'adam' }, blobs(60),
+      { state: fixture('v1-state-epoch2.bin'), kernels: createReferenceKernels() }), 'invalid_state').field).toBe('training.optimizer');
+  });
+});
+
+describe('a state the engine wrote always loads', () => {
+  it('resumes after per-step decay has driven the learning rate to exactly 0', () => {
+    // decay 1 per step halves the rate 1,200 times: 0.1/2¹²⁰⁰ underflows float64 to 0.
+    const spec = trainingSpec({ batchSize: 1, epochs: 21, learningRate: 0.1, decay: 1, decayPer: 'step' });
+    const trainer = createTrainer(blobNetwork(), spec, blobs(60));
+    for (let e = 0; e < 20; e++) trainer.runEpoch();
+    const state = trainer.saveState();
+    const resumed = createTrainer(blobNetwork(), spec, blobs(60), { state });
+    expect(resumed.epochsDone).toBe(20);
+    expect(resumed.runEpoch()!.learningRate).toBe(0);
+    // A rate of 0 leaves the weights where they were.
+    expect(decodeModel(resumed.exportModel()).params).toEqual(decodeModel(trainer.exportModel()).params);
+  });
+});
+
+describe("a row's prediction does not depend on the rows beside it", () => {
+  // Tabular widths (inputs < 256, hidden ≥ 16) are where the wasm gemm switches from dot products
+  // to packed blocks as the number of rows grows, which reorders the additions.
+  const network: NetworkSpec = {
+    inputs: 12, hidden: [{ units: 32, activation: 'relu', dropout: 0 }, { units: 24, activation: 'tanh', dropout: 0 }],
+    outputs: 3, output: 'softmax', loss: 'categorical_cross_entropy',
+  };
+  const rows = 600;
+  const x = new Float32Array(rows * 12).map((_, i) => Math.sin(i * 0.37) * 3 + (i % 5));
+
+  it.each([['default', createKernels], ['reference', createReferenceKernels]] as const)(
+    'gives the same bits one row at a time and in batches of 256 (%s kernel)', (_, kernels) => {
+      const model = sampleModel(network);
+      model.mean = new Float32Array(12).fill(1);
+      model.std = new Float32Array(12).fill(2);
+      const batched = createPredictor(model, { kernels: kernels(), maxBatch: 256 }).predict(x, rows);
+      const single = createPredictor(model, { kernels: kernels(), maxBatch: 1 });
+      const alone = new Float32Array(rows * 3);
+      for (let r = 0; r < rows; r++) alone.set(single.predict(x.subarray(r * 12, (r + 1) * 12), 1), r * 3);
+      let changed = 0;
+      for (let i = 0; i < alone.length; i++) if (!Object.is(alone[i], batched[i])) changed++;
+      expect(changed).toBe(0);
+    });
+});
+
+describe('finite but huge inputs', () => {
+  it.each([['classification', false], ['regression', true]] as const)(
+    'are refused as invalid_data naming the row, never answered with NaN or ∞ (%s)', (_, regression) => {
+      // ReLU passes the overflow on (tanh or sigmoid would saturate and hide it).
+      const relu: NetworkSpec = { ...blobNetwork(), hidden: [{ units: 6, activation: 'relu', dropout: 0 }] };
+      const model = sampleModel(regression ? { ...relu, outputs: 1, output: 'identity', loss: 'squared_error' } : relu);
+      if (regression) {
+        model.targetMean = new Float32Array([100]);
+        model.targetStd = new Float32Array([40]);
+      }
+      const predictor = createPredictor(model, { maxBatch: 2 });
+      const x = new Float32Array(6 * 4).fill(1);
+      expect(Array.from(predictor.predict(x, 6)).every(Number.isFinite)).toBe(true);
+      x[5 * 4] = 3e38; // ×1/std = 6e38 overflows float32 at once
+      x[5 * 4 + 3] = 3e38;
+      const error = expectEngineError(() => predictor.predict(x, 6), 'invalid_data');
+      expect(error.field).toBe('x[5]');
+      expect(error.message).toMatch(/row 5 .*too large/);
+    });
+});
+
+describe('regressionScores', () => {
+  it('gives MSE, MAE and R² in the units given, under its camelCase name and the old alias', async () => {
+    const engine = await import('../../src/engine/index.js');
+    const predicted = new Float32Array([1, 2, 3, 5]);
+    const targets = new Float32Array([1, 2, 3, 4]);
+    const scores = engine.regressionScores(predicted, targets, 4, 1);
+    expect(scores.mse).toBeCloseTo(0.25, 12);
+    expect(scores.mae).toBeCloseTo(0.25, 12);
+    expect(scores.r2).toBeCloseTo(1 - 1 / 5, 12);
+    expect(engine.regression_scores).toBe(engine.regressionScores);
   });
 });

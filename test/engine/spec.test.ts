@@ -38,6 +38,12 @@ const specCases: [string, NetworkSpec, TrainingSpec, string][] = [
   ['momentum of 1', net, { ...spec, momentum: 1 }, 'momentum'],
   ['a NaN decay', net, { ...spec, decay: NaN }, 'decay'],
   ['an unknown decay period', net, { ...spec, decayPer: 'batch' } as unknown as TrainingSpec, 'decayPer'],
+  ['an unknown optimizer', net, { ...spec, optimizer: 'rmsprop' } as unknown as TrainingSpec, 'optimizer'],
+  ['beta1 of 1', net, { ...spec, optimizer: 'adam', beta1: 1 }, 'beta1'],
+  ['a negative beta2', net, { ...spec, optimizer: 'adam', beta2: -0.1 }, 'beta2'],
+  ['epsilon of 0', net, { ...spec, optimizer: 'adam', epsilon: 0 }, 'epsilon'],
+  ['clipNorm of 0', net, { ...spec, clipNorm: 0 }, 'clipNorm'],
+  ['an infinite clipNorm', net, { ...spec, clipNorm: Infinity }, 'clipNorm'],
   ['a fractional seed', net, { ...spec, seed: 1.5 }, 'seed'],
   ['a validation split of 1', net, { ...spec, validationSplit: 1 }, 'validationSplit'],
   ['early stopping without validation rows', net, { ...spec, earlyStopping: { patience: 2, minDelta: 0 } }, 'earlyStopping'],
@@ -83,5 +89,20 @@ describe('invalid data', () => {
 
   it('rejects a validation split that leaves no validation row', () => {
     expect(failure(net, { ...spec, validationSplit: 0.01 }, data)).toMatchObject({ code: 'invalid_data', field: 'validationSplit' });
+  });
+});
+
+describe('recommended defaults', () => {
+  it('visit about 600,000 rows, in 10 to 100 epochs', async () => {
+    const { recommendedEpochs, RECOMMENDED_DEFAULTS } = await import('../../src/engine/index.js');
+    expect(recommendedEpochs(60_000)).toBe(10);
+    expect(recommendedEpochs(1_000_000)).toBe(10);
+    expect(recommendedEpochs(20_000)).toBe(30);
+    expect(recommendedEpochs(112)).toBe(100);
+    expect(recommendedEpochs(0)).toBe(100);
+    // They form a valid spec with any data the service can hold.
+    const { hidden, sgdLearningRate: _sgd, ...training } = RECOMMENDED_DEFAULTS;
+    const trainer = createTrainer({ ...net, hidden }, { ...training, epochs: recommendedEpochs(30), seed: 1 }, data);
+    expect(trainer.runEpoch()!.loss).toBeLessThan(2);
   });
 });

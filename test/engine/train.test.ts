@@ -4,10 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { createPredictor, createTrainer, decodeModel, EngineError, type EpochMetrics } from '../../src/engine/index.js';
 import { createKernels, createReferenceKernels } from '../../src/engine/kernels/index.js';
 import { dropout_forward } from '../../src/engine/layers.js';
-import { rng_seed } from '../../src/engine/rng.js';
+import { MAX_Z } from '../../src/engine/mlp.js';
+import { rng_seed, rng_uniform } from '../../src/engine/rng.js';
 import { paramLayout } from '../../src/engine/spec.js';
 import { split_rows } from '../../src/engine/train.js';
-import type { NetworkSpec, TrainingData } from '../../src/engine/types.js';
+import type { NetworkSpec, TrainingData, TrainingSpec } from '../../src/engine/types.js';
 import { blobNetwork, blobs, linear, trainingSpec, withoutTiming } from './helpers.js';
 
 const XOR: TrainingData = {
@@ -123,6 +124,27 @@ describe('reproducibility', () => {
     expect(second.exportModel({ labels: ['a'] })).toEqual(straight.exportModel({ labels: ['a'] }));
   });
 
+  // Adam keeps two moment vectors and a step count; with clipping and per-step decay on top.
+  const adamSpec = { ...spec, optimizer: 'adam' as const, learningRate: 0.01, beta1: 0.85, clipNorm: 0.5 };
+  it.each([['default', createKernels], ['reference', createReferenceKernels]] as const)(
+    'resumes an Adam run from a saved state bit for bit (%s kernel)', (_, kernels) => {
+    const straight = createTrainer(network, adamSpec, blobs(120), { kernels: kernels() });
+    const all = runAll(straight).map(withoutTiming);
+
+    const first = createTrainer(network, adamSpec, blobs(120), { kernels: kernels() });
+    const head = [first.runEpoch(), first.runEpoch(), first.runEpoch()].map(withoutTiming);
+    const second = createTrainer(network, adamSpec, blobs(120), { state: first.saveState(), kernels: kernels() });
+    const tail = runAll(second).map(withoutTiming);
+
+    expect([...head, ...tail]).toEqual(all);
+    expect(second.saveState()).toEqual(straight.saveState());
+    expect(second.exportModel()).toEqual(straight.exportModel());
+    // And Adam really ran: SGD with the same settings ends elsewhere.
+    const sgd = createTrainer(network, { ...adamSpec, optimizer: 'sgd' }, blobs(120), { kernels: kernels() });
+    runAll(sgd);
+    expect(sgd.exportModel()).not.toEqual(straight.exportModel());
+  });
+
   it('lets a resumed run extend the number of epochs', () => {
     const five = createTrainer(network, spec, blobs(120));
     runAll(five);
@@ -214,6 +236,53 @@ describe('the update rules, against hand-computed values', () => {
     // 4 updates per epoch (3 + 3 + 3 + 1 rows; the last partial batch is trained on too).
     for (let epoch = 1; epoch <= 3; epoch++) {
       expect(trainer.runEpoch()!.learningRate).toBe(Array.from({ length: 4 * epoch }).reduce<number>((lr) => lr / 1.1, 0.1));
+    }
+  });
+
+  /** Adam by hand on the same model, with L2 on w, and the gradient clipped to clipNorm first. */
+  function simulateAdam(w: number, b: number, steps: number, lr: number, b1: number, b2: number, eps: number, l2: number, clipNorm: number | null) {
+    let mw = 0, mb = 0, vw = 0, vb = 0;
+    const trace: { w: number; b: number }[] = [];
+    for (let t = 1; t <= steps; t++) {
+      const e1 = w * 1 + b - 1, e2 = w * 2 + b - 3;
+      let gw = (e1 * 1 + e2 * 2) / 2, gb = (e1 + e2) / 2;
+      const norm = Math.hypot(gw, gb);
+      if (clipNorm !== null && norm > clipNorm) {
+        gw *= clipNorm / norm;
+        gb *= clipNorm / norm;
+      }
+      gw += l2 * w;
+      mw = b1 * mw + (1 - b1) * gw;
+      mb = b1 * mb + (1 - b1) * gb;
+      vw = b2 * vw + (1 - b2) * gw * gw;
+      vb = b2 * vb + (1 - b2) * gb * gb;
+      w -= (lr * mw / (1 - b1 ** t)) / (Math.sqrt(vw / (1 - b2 ** t)) + eps);
+      b -= (lr * mb / (1 - b1 ** t)) / (Math.sqrt(vb / (1 - b2 ** t)) + eps);
+      trace.push({ w, b });
+    }
+    return trace;
+  }
+
+  it.each([
+    ['Adam', null, 0], ['Adam with L2', null, 0.3], ['Adam with the gradient clipped to norm 0.05', 0.05, 0],
+  ] as const)('%s', (_, clipNorm, l2) => {
+    const spec = trainingSpec({
+      batchSize: 2, epochs: 6, optimizer: 'adam', learningRate: 0.1, beta1: 0.8, beta2: 0.99, epsilon: 1e-6,
+      l2, clipNorm, seed: 3,
+    });
+    const trainer = createTrainer(network, spec, data);
+    const initial = decodeModel(trainer.exportModel()).params;
+    const expected = simulateAdam(initial[0], initial[bias], 6, 0.1, 0.8, 0.99, 1e-6, l2, clipNorm);
+    for (const step of expected) {
+      trainer.runEpoch();
+      const p = decodeModel(trainer.exportModel()).params;
+      expect(p[0]).toBeCloseTo(step.w, 5);
+      expect(p[bias]).toBeCloseTo(step.b, 5);
+    }
+    // Clipping really clipped: without it the run ends elsewhere.
+    if (clipNorm !== null) {
+      const free = simulateAdam(initial[0], 0, 6, 0.1, 0.8, 0.99, 1e-6, l2, null);
+      expect(Math.abs(free[5].w - expected[5].w)).toBeGreaterThan(1e-3);
     }
   });
 
@@ -310,8 +379,132 @@ describe('divergence', () => {
     expect(error.code).toBe('diverged');
     expect(error.epoch).toBe(wild.epochsDone + 1);
     expect(error.message).toContain(`epoch ${error.epoch}`);
-    expect(error.message).toMatch(/lower learning rate/);
+    expect(error.message).toMatch(/Lower the learning rate/);
     const p = decodeModel(wild.exportModel()).params;
     expect(p.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('divergence without NaN', () => {
+  const network: NetworkSpec = {
+    inputs: 4, hidden: [{ units: 32, activation: 'relu', dropout: 0 }], outputs: 3, output: 'softmax', loss: 'categorical_cross_entropy',
+  };
+
+  it("stops a loss that grows far above the untrained network's as 'diverged', with the epoch and advice", () => {
+    // SGD at learning rate 1 with momentum 0.9: the loss climbs to 10⁹ while staying finite, and
+    // used to end as a success at 66% accuracy.
+    const trainer = createTrainer(network, trainingSpec({ epochs: 6, learningRate: 1, momentum: 0.9 }), blobs(300));
+    let caught: unknown = null;
+    try {
+      runAll(trainer);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(EngineError);
+    const error = caught as EngineError;
+    expect(error.code).toBe('diverged');
+    expect(error.field).toBe('learningRate');
+    expect(error.epoch).toBe(trainer.epochsDone + 1);
+    expect(error.message).toContain(`epoch ${error.epoch}`);
+    expect(error.message).toMatch(/Lower the learning rate .*optimizer 'adam'/);
+    // The trainer rolled back to the last good epoch, whose state and model are still sound.
+    expect(decodeModel(trainer.exportModel()).params.every(Number.isFinite)).toBe(true);
+    const resumed = createTrainer(network, trainingSpec({ epochs: 6, learningRate: 1, momentum: 0.9 }), blobs(300), { state: trainer.saveState() });
+    expect(resumed.epochsDone).toBe(trainer.epochsDone);
+  });
+
+  it('advises clipNorm when Adam itself diverges', () => {
+    const trainer = createTrainer(network, trainingSpec({ epochs: 6, optimizer: 'adam', learningRate: 50 }), blobs(300));
+    expect(() => runAll(trainer)).toThrow(/clipNorm/);
+  });
+
+  // Ordinary training, noisy or not, must never trip it: seeds × data × optimizers, small batches.
+  const runs: [string, NetworkSpec, TrainingData, Partial<TrainingSpec>][] = [];
+  for (const seed of [1, 2, 3, 4]) {
+    runs.push([`blobs, momentum 0.9, seed ${seed}`, network, blobs(200, 4, seed + 10), { momentum: 0.9, learningRate: 0.05, seed }]);
+    runs.push([`blobs with dropout, Nesterov, seed ${seed}`, blobNetwork(0.5), blobs(200, 4, seed + 20), { momentum: 0.9, nesterov: true, learningRate: 0.1, seed }]);
+    runs.push([`blobs, Adam, batch 1, seed ${seed}`, network, blobs(200, 4, seed + 30), { optimizer: 'adam', learningRate: 0.01, batchSize: 1, seed }]);
+    runs.push([`regression, Adam, seed ${seed}`, { inputs: 2, hidden: [{ units: 16, activation: 'relu', dropout: 0 }], outputs: 1, output: 'identity', loss: 'squared_error' },
+      linear(300, seed + 40), { optimizer: 'adam', learningRate: 0.003, batchSize: 4, seed }]);
+    runs.push([`noisy labels, SGD, seed ${seed}`, network, { ...blobs(200, 4, seed + 50), labels: new Int32Array(200).map((_, i) => (i * 7919 + seed) % 3) },
+      { momentum: 0.9, learningRate: 0.1, batchSize: 4, seed }]);
+  }
+  it.each(runs)('does not fire on ordinary training: %s', (_, net, data, overrides) => {
+    const trainer = createTrainer(net, trainingSpec({ epochs: 15, ...overrides }), data);
+    expect(runAll(trainer).length).toBe(15);
+  });
+});
+
+describe('robust input scaling', () => {
+  // Ten normal-ish columns and four near-constant ones (0 but for one row of 255), which plain
+  // z-scores would turn into values near 40 standard deviations.
+  const rows = 2000, F = 14;
+  const rng = rng_seed(4);
+  const x = new Float32Array(rows * F);
+  const labels = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    labels[r] = r % 3;
+    for (let j = 0; j < 10; j++) x[r * F + j] = 100 + 40 * (j % 3 === r % 3 ? 1 : 0) + 30 * (rng_uniform(rng) - 0.5);
+  }
+  for (let j = 10; j < F; j++) x[(j * 131) * F + j] = 255;
+  const mean = new Float32Array(F), std = new Float32Array(F);
+  for (let j = 0; j < F; j++) {
+    let s = 0, q = 0;
+    for (let r = 0; r < rows; r++) s += x[r * F + j];
+    mean[j] = s / rows;
+    for (let r = 0; r < rows; r++) q += (x[r * F + j] - mean[j]) ** 2;
+    std[j] = Math.sqrt(q / rows);
+  }
+  std[9] = 0; // as if constant: stays 0, and the column is read as 0
+  const data: TrainingData = { rows, features: F, x, mean, std, labels, targets: null, targetMean: null, targetStd: null };
+  const network: NetworkSpec = {
+    inputs: F, hidden: [{ units: 16, activation: 'relu', dropout: 0 }], outputs: 3, output: 'softmax', loss: 'categorical_cross_entropy',
+  };
+
+  it('keeps every training value within ±MAX_Z, leaves ordinary columns alone, and the model carries the scale', () => {
+    const trainer = createTrainer(network, trainingSpec({ epochs: 1 }), data);
+    const model = decodeModel(trainer.exportModel());
+    expect(model.mean).toEqual(mean);
+    for (let j = 0; j < 9; j++) expect(model.std![j]).toBe(std[j]);
+    expect(model.std![9]).toBeGreaterThan(0); // range 30/MAX_Z: the floor also covers a std given as 0
+    for (let j = 10; j < F; j++) {
+      expect((255 - mean[j]) / std[j]).toBeGreaterThan(40);
+      expect(model.std![j]).toBe(Math.fround(255 / MAX_Z));
+    }
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) {
+      const j = i % F;
+      worst = Math.max(worst, Math.abs((x[i] - model.mean![j]) / model.std![j]));
+    }
+    expect(worst).toBeLessThanOrEqual(MAX_Z);
+    // The predictor applies the same scale: it reproduces the trainer's accuracy on these rows.
+    const m = trainer.runEpoch()!;
+    const p = createPredictor(decodeModel(trainer.exportModel())).predict(x, rows);
+    let correct = 0;
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(p.subarray(r * 3, r * 3 + 3));
+      if (row.indexOf(Math.max(...row)) === labels[r]) correct++;
+    }
+    expect(correct / rows).toBeGreaterThan(0.9);
+    expect(m.accuracy).toBeGreaterThan(0.5);
+  });
+});
+
+describe('rows too large to train on', () => {
+  it('are invalid_data before any update, not a divergence blamed on the learning rate', () => {
+    const network: NetworkSpec = {
+      inputs: 2, hidden: [{ units: 8, activation: 'relu', dropout: 0 }], outputs: 1, output: 'identity', loss: 'squared_error',
+    };
+    const data = linear(40);
+    data.x[7] = 3e38; // finite, unstandardised
+    let caught: unknown = null;
+    try {
+      createTrainer(network, trainingSpec(), data);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(EngineError);
+    expect((caught as EngineError).code).toBe('invalid_data');
+    expect((caught as EngineError).message).toMatch(/too large/);
   });
 });

@@ -20,6 +20,7 @@ export function createReferenceKernels(): Kernels {
     },
     gemm: gemmReference,
     sgdUpdate: sgdUpdateReference,
+    adamUpdate: adamUpdateReference,
     gatherRows: gatherRowsReference,
   };
 }
@@ -47,6 +48,36 @@ export function sgdUpdateReference(
     const vi = momentum * v[i] - learningRate * gi;
     v[i] = vi;
     w[i] += nesterov ? momentum * vi - learningRate * gi : vi;
+  }
+}
+
+/**
+ * Adam's bias corrections for update number `step` (t, from 1), folded into two scalars:
+ * stepSize = η/(1 − β₁ᵗ) and invRootBias2 = 1/√(1 − β₂ᵗ). Computed in float64, once per step,
+ * by both kernels, so they agree on them exactly. (Two functions, not one returning an object: the
+ * training loop allocates nothing.)
+ */
+export const adamStepSize = (learningRate: number, beta1: number, step: number) => learningRate / (1 - Math.pow(beta1, step));
+export const adamInvRootBias2 = (beta2: number, step: number) => 1 / Math.sqrt(1 - Math.pow(beta2, step));
+
+/**
+ * The fused update of Kernels.adamUpdate, element by element (float64 arithmetic, float32 storage):
+ *   g̃ = g + λ·w;  m ← β₁·m + (1 − β₁)·g̃;  v ← β₂·v + (1 − β₂)·g̃²;  w ← w − η·m̂/(√v̂ + ε)
+ * with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ), folded as adamStepSize and adamInvRootBias2 say.
+ */
+export function adamUpdateReference(
+  w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+  learningRate: number, beta1: number, beta2: number, epsilon: number, l2: number, step: number,
+): void {
+  const stepSize = adamStepSize(learningRate, beta1, step);
+  const invRootBias2 = adamInvRootBias2(beta2, step);
+  for (let i = 0; i < w.length; i++) {
+    const gi = g[i] + l2 * w[i];
+    const mi = beta1 * m[i] + (1 - beta1) * gi;
+    const vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= (stepSize * mi) / (Math.sqrt(vi) * invRootBias2 + epsilon);
   }
 }
 

@@ -23,6 +23,14 @@ export interface Kernels {
     beta: number, C: Float32Array,
   ): void;
   /**
+   * Optional C ← α·A·Bᵀ + β·C (A is M×K, B is N×K, as gemm(false, true, …)) computing every element
+   * of C from its own row of A and row of B with the same operations whatever M, so that a row's
+   * result has the same bits alone or among thousands of rows. gemm need not promise this (a fast
+   * gemm picks its blocking from the shapes); where it is missing, gemm itself must keep the promise.
+   * The predictor multiplies through this so that an answer never depends on the request's other rows.
+   */
+  gemmRows?(M: number, N: number, K: number, alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void;
+  /**
    * Optional fused parameter update, one pass over w, g, v (views from this arena, the length of w):
    *   g̃ = g + λ·w;  v ← μ·v − η·g̃;  w ← w + v        (nesterov: w ← w + μ·v − η·g̃, with the new v)
    * the engine's SGD with momentum, in float32. Elementwise work in JavaScript costs as much as the
@@ -31,6 +39,16 @@ export interface Kernels {
   sgdUpdate?(
     w: Float32Array, g: Float32Array, v: Float32Array,
     learningRate: number, momentum: number, l2: number, nesterov: boolean,
+  ): void;
+  /**
+   * Optional fused Adam update for update number `step` (t ≥ 1), one pass over w, g, m, v (views from
+   * this arena, the length of w):
+   *   g̃ = g + λ·w;  m ← β₁·m + (1 − β₁)·g̃;  v ← β₂·v + (1 − β₂)·g̃²;  w ← w − η·m̂/(√v̂ + ε)
+   * with m̂ = m/(1 − β₁ᵗ) and v̂ = v/(1 − β₂ᵗ) (the bias corrections, as reference.ts's adamStepSize and adamInvRootBias2).
+   */
+  adamUpdate?(
+    w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+    learningRate: number, beta1: number, beta2: number, epsilon: number, l2: number, step: number,
   ): void;
   /**
    * Optional minibatch gather: z0 (rows, features), a view from this arena, ← the standardised
