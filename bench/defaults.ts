@@ -27,7 +27,7 @@ import {
   createPredictor, createTrainer, decodeModel, EngineError, RECOMMENDED_DEFAULTS as D, recommendedEpochs, regressionScores,
 } from '../src/engine/index.js';
 import type { NetworkSpec, OptimizerName, TrainingSpec } from '../src/engine/types.js';
-import { trainingData } from '../src/jobs/training-data.js';
+import { trainingData } from '../src/services/jobs/training-data.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -15,8 +15,6 @@ export { TRAINING_DEFAULTS } from './spec.js';
 export { DIVERGENCE_FACTOR } from './train.js';
 export { MAX_Z } from './mlp.js';
 export { regressionScores } from './metrics.js';
-/** @deprecated The old snake_case name of regressionScores, kept until the service imports the new one. */
-export { regressionScores as regression_scores } from './metrics.js';
 export type { EngineErrorCode } from './errors.js';
 export type { Kernels } from './kernels/index.js';
 export type * from './types.js';

@@ -38,7 +38,7 @@ async function trainModel(app: FastifyInstance, table: Table, spec: Record<strin
   expect(dataset.statusCode).toBe(201);
   const submitted = await app.inject({
     method: 'POST', url: '/v1/jobs',
-    payload: { datasetId: dataset.json().id, hidden: [{ units: 8 }], epochs: 5, batchSize: 16, seed: 7, ...spec },
+    payload: { datasetId: dataset.json().id, hidden: [{ units: 8 }], epochs: 5, batchSize: 16, seed: 7, optimizer: { learningRate: 0.05 }, ...spec },
   });
   expect(submitted.statusCode).toBe(202);
   for (;;) {

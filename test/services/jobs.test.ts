@@ -3,6 +3,7 @@
 // answer by kind.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../src/services/jobs/index.js';
+import { resolveOptimizer } from '../../src/services/jobs/resolve.js';
 import { blobs, linear, toCsv } from '../helpers/data.js';
 import { csvUpload, jobRequest, services } from './helpers.js';
 
@@ -25,10 +26,22 @@ const until = async (ok: () => Promise<boolean>, ms = 30_000) => {
 describe('jobs service', () => {
   it('fills the defaults that depend on the dataset and records a seed', async () => {
     const job = await s.jobs.submit(jobRequest(datasetId));
-    expect(job.spec).toMatchObject({ output: 'softmax', loss: 'categorical_cross_entropy', hidden: [{ units: 64, activation: 'relu', dropout: 0 }], standardize: true });
+    expect(job.spec).toMatchObject({
+      output: 'softmax', loss: 'categorical_cross_entropy', hidden: [{ units: 128, activation: 'relu', dropout: 0 }], standardize: true,
+      optimizer: { name: 'adam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, clipNorm: null },
+      epochs: 100, // 120 rows: the most epochs a default run takes
+    });
     expect(Number.isInteger(job.spec.seed)).toBe(true);
     const regression = (await s.datasets.upload(csvUpload(toCsv(linear(50))))).id;
     expect((await s.jobs.submit(jobRequest(regression))).spec).toMatchObject({ output: 'linear', loss: 'squared_error' });
+  });
+
+  it('keeps an optimizer given without a name as sgd, as before adam existed, and fills each optimizer\'s own rate', async () => {
+    const old = await s.jobs.submit(jobRequest(datasetId, { optimizer: { learningRate: 0.05, momentum: 0.5 } }));
+    expect(old.spec.optimizer).toMatchObject({ name: 'sgd', learningRate: 0.05, momentum: 0.5, nesterov: false });
+    expect(resolveOptimizer({ name: 'sgd' }).learningRate).toBe(0.01);
+    expect(resolveOptimizer({ name: 'adam', clipNorm: 1 })).toMatchObject({ name: 'adam', learningRate: 0.001, clipNorm: 1 });
+    expect(resolveOptimizer(undefined)).toMatchObject({ name: 'adam', learningRate: 0.001 });
   });
 
   it('refuses before queueing what the engine would refuse, with the engine\'s words and the spec path', async () => {

@@ -6,7 +6,7 @@ import type { Config } from '../../config.js';
 import { FINISHED, type EpochRecord, type Job, type JobStatus, type Page, type Store } from '../../store/types.js';
 import { errors } from '../errors.js';
 import { createJobEvents, type JobEvent } from './events.js';
-import { resolveSpec } from './resolve.js';
+import { resolveOptimizer, resolveSpec } from './resolve.js';
 import { CHANNELS, createRunner } from './runner.js';
 import type { JobSpec, JobSpecRequest } from './spec.js';
 
@@ -27,7 +27,9 @@ export function createJobService(deps: { config: Config; store: Store<JobSpec>; 
 
   /** The stored job with what only its runner knows overlaid: progress inside the epoch, speed, ETA.
    *  On another node, the figures the runner last wrote to the store. */
-  function view(job: Job<JobSpec>): Job<JobSpec> {
+  function view(stored: Job<JobSpec>): Job<JobSpec> {
+    // A job stored before adam existed has an optimizer without a name: sgd, shown with every setting.
+    const job = stored.spec.optimizer.name ? stored : { ...stored, spec: { ...stored.spec, optimizer: resolveOptimizer(stored.spec.optimizer) } };
     const l = runner?.live(job.id);
     if (!l || job.status !== 'running') return job;
     const done = l.epochsDone + l.fraction;

@@ -1,11 +1,11 @@
 // Submission's half of the job spec: the defaults that depend on the dataset, the engine's own
 // validator run before queueing (so a worker refuses nothing the submission accepted, and in the same
 // words), and the translation of a spec into the engine's network and training specs.
-import { EngineError, validateNetwork, validateTraining } from '../../engine/index.js';
+import { EngineError, RECOMMENDED_DEFAULTS as R, recommendedEpochs, validateNetwork, validateTraining } from '../../engine/index.js';
 import type { NetworkSpec, TrainingSpec } from '../../engine/types.js';
 import type { Dataset } from '../../store/types.js';
 import { errors } from '../errors.js';
-import type { JobSpec, JobSpecRequest } from './spec.js';
+import type { JobSpec, JobSpecRequest, Optimizer } from './spec.js';
 
 /** What one worker may be asked to hold for a minibatch: its activations (×3 with a, z and δ), float32.
  *  The parameter limit is the engine's own. */
@@ -13,8 +13,9 @@ const MAX_BATCH_ACTIVATIONS = 20_000_000;
 
 /** The engine's field names, as paths of the job spec. */
 const SPEC_PATH: Record<string, string> = {
-  inputs: 'datasetId', outputs: 'output', learningRate: 'optimizer.learningRate', momentum: 'optimizer.momentum',
-  nesterov: 'optimizer.nesterov', decay: 'optimizer.decay', decayPer: 'optimizer.decayPer',
+  inputs: 'datasetId', outputs: 'output', optimizer: 'optimizer.name', learningRate: 'optimizer.learningRate',
+  momentum: 'optimizer.momentum', nesterov: 'optimizer.nesterov', decay: 'optimizer.decay', decayPer: 'optimizer.decayPer',
+  beta1: 'optimizer.beta1', beta2: 'optimizer.beta2', epsilon: 'optimizer.epsilon', clipNorm: 'optimizer.clipNorm',
 };
 const specPath = (field: string | null) => (field === null ? 'spec' : SPEC_PATH[field] ?? field.replace(/\[(\d+)\]/g, '.$1'));
 
@@ -37,7 +38,11 @@ export function resolveSpec(input: JobSpecRequest, dataset: Dataset, randomSeed:
   if (output === 'sigmoid' && classes !== 2) {
     throw errors.invalidSpec('output', `a sigmoid output needs exactly two classes; the dataset has ${classes}: use "softmax"`);
   }
-  const spec: JobSpec = { ...input, output, loss, seed: input.seed ?? randomSeed() };
+  const trainRows = dataset.rows - Math.floor(dataset.rows * input.validationSplit);
+  const spec: JobSpec = {
+    ...input, output, loss, optimizer: resolveOptimizer(input.optimizer),
+    epochs: input.epochs ?? recommendedEpochs(trainRows), seed: input.seed ?? randomSeed(),
+  };
   const { network, training } = engineSpecs(spec, dataset);
   try {
     validateNetwork(network);
@@ -61,6 +66,26 @@ export function resolveSpec(input: JobSpecRequest, dataset: Dataset, randomSeed:
   return spec;
 }
 
+/**
+ * Every optimizer setting filled in. Left out, the optimizer is adam; an optimizer object without a name
+ * is sgd, as every spec was before adam existed, so such a spec (and a stored job resumed) trains as it did.
+ */
+export function resolveOptimizer(o: Optimizer | undefined): JobSpec['optimizer'] {
+  const name = o?.name ?? (o === undefined ? R.optimizer : 'sgd');
+  return {
+    name,
+    learningRate: o?.learningRate ?? (name === 'adam' ? R.learningRate : R.sgdLearningRate),
+    momentum: o?.momentum ?? R.momentum,
+    nesterov: o?.nesterov ?? R.nesterov,
+    decay: o?.decay ?? R.decay,
+    decayPer: o?.decayPer ?? R.decayPer,
+    beta1: o?.beta1 ?? R.beta1,
+    beta2: o?.beta2 ?? R.beta2,
+    epsilon: o?.epsilon ?? R.epsilon,
+    clipNorm: o?.clipNorm ?? R.clipNorm,
+  };
+}
+
 /** The engine's view of a job: what the network is and how it trains. */
 export function engineSpecs(spec: JobSpec, dataset: Pick<Dataset, 'features' | 'classes'>):
   { network: NetworkSpec; training: TrainingSpec } {
@@ -75,11 +100,16 @@ export function engineSpecs(spec: JobSpec, dataset: Pick<Dataset, 'features' | '
     training: {
       batchSize: spec.batchSize,
       epochs: spec.epochs,
+      optimizer: spec.optimizer.name,
       learningRate: spec.optimizer.learningRate,
       momentum: spec.optimizer.momentum,
       nesterov: spec.optimizer.nesterov,
       decay: spec.optimizer.decay,
       decayPer: spec.optimizer.decayPer,
+      beta1: spec.optimizer.beta1,
+      beta2: spec.optimizer.beta2,
+      epsilon: spec.optimizer.epsilon,
+      clipNorm: spec.optimizer.clipNorm,
       l2: spec.l2,
       seed: spec.seed,
       validationSplit: spec.validationSplit,

@@ -3,11 +3,11 @@
 // wait behind a training job.
 import { Piscina } from 'piscina';
 import type { Config } from '../../config.js';
-import { createPredictor, decodeModel, regression_scores, type Predictor } from '../../engine/index.js';
+import { createPredictor, decodeModel, EngineError, regressionScores as scoreRegression, type Predictor } from '../../engine/index.js';
 import type { ModelInfo, Page, Store } from '../../store/types.js';
 import { errors } from '../errors.js';
 import { workerPath } from '../worker-path.js';
-import type { PredictTask } from './predict-worker.js';
+import type { PredictResult, PredictTask } from './predict-worker.js';
 import { classify, values } from './shape.js';
 
 export type { ModelInfo };
@@ -44,11 +44,28 @@ export function createModelService(deps: { config: Config; store: Store }) {
     return loaded;
   }
 
-  /** Raw model outputs, rows × outputs: inline for small batches, in the pool for large ones. */
-  async function outputs(m: Loaded, x: Float32Array, rows: number): Promise<Float32Array> {
-    if (rows <= config.predictInlineMaxRows) return m.predictor.predict(x, rows);
-    const task: PredictTask = { model: m.bytes, x, rows };
-    return pool.run(task) as Promise<Float32Array>;
+  /**
+   * Raw model outputs, rows × outputs: inline for small batches, in the pool for large ones. A row whose
+   * finite values are still too large for the model (its outputs overflow) is refused as `tooLarge(row, why)`
+   * says, so each caller names it in its own terms.
+   */
+  async function outputs(m: Loaded, x: Float32Array, rows: number, tooLarge: (row: number, why: string) => Error): Promise<Float32Array> {
+    let result: PredictResult;
+    if (rows <= config.predictInlineMaxRows) {
+      try {
+        result = { out: m.predictor.predict(x, rows) };
+      } catch (err) {
+        if (!(err instanceof EngineError) || err.code !== 'invalid_data') throw err;
+        result = { refused: { field: err.field, message: err.message } };
+      }
+    } else {
+      const task: PredictTask = { model: m.bytes, x, rows };
+      result = await pool.run(task) as PredictResult;
+    }
+    if ('out' in result) return result.out;
+    const row = Number(/^x\[(\d+)\]$/.exec(result.refused.field ?? '')?.[1] ?? -1);
+    if (row < 0) throw new Error(result.refused.message);
+    throw tooLarge(row, result.refused.message.replace(/^row \d+ /, ''));
   }
 
   /** Checks and packs instances (raw feature units) into one row-major Float32Array. */
@@ -95,12 +112,14 @@ export function createModelService(deps: { config: Config; store: Store }) {
     /** Raw outputs for the V2 protocol: probabilities (or values) as a flat rows × k array. */
     async raw(id: string, x: Float32Array, rows: number): Promise<{ info: ModelInfo; out: Float32Array }> {
       const m = await load(id);
-      return { info: m.info, out: await outputs(m, x, rows) };
+      return { info: m.info, out: await outputs(m, x, rows, (row, why) => errors.invalidTensor(`inputs[0] row ${row}`, why)) };
     },
     async predict(id: string, instances: number[][]): Promise<Prediction[]> {
       const m = await load(id);
       const x = pack(m.info, instances);
-      return shape(m.info, await outputs(m, x, instances.length), instances.length);
+      const out = await outputs(m, x, instances.length,
+        (row, why) => errors.invalidInput(`instances[${row}] ${why}`, { field: `instances[${row}]` }));
+      return shape(m.info, out, instances.length);
     },
     async evaluate(id: string, datasetId: string) {
       const m = await load(id);
@@ -114,7 +133,8 @@ export function createModelService(deps: { config: Config; store: Store }) {
         throw errors.invalidInput(`dataset ${datasetId} is a ${meta.task} dataset; the model does ${m.info.task}`, { field: 'datasetId' });
       }
       const x = data.x instanceof Float32Array ? data.x : Float32Array.from(data.x);
-      const out = await outputs(m, x, meta.rows);
+      const out = await outputs(m, x, meta.rows,
+        (row, why) => errors.invalidInput(`dataset ${datasetId}, row ${row}: ${why}`, { field: 'datasetId', row }));
       return m.info.task === 'regression'
         ? regressionScores(out, data.targets!, meta.rows)
         : classificationScores(m.info, out, data.labels!, meta.rows, meta.classes!);
@@ -128,7 +148,7 @@ export function createModelService(deps: { config: Config; store: Store }) {
 
 /** MSE (also the loss), MAE and R², as the per-epoch metrics define them. */
 function regressionScores(out: Float32Array, targets: Float32Array, rows: number) {
-  const { mse, mae, r2 } = regression_scores(out, targets, rows, 1);
+  const { mse, mae, r2 } = scoreRegression(out, targets, rows, 1);
   return { rows, loss: mse, mse, mae, r2 };
 }
 

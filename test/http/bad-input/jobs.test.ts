@@ -69,6 +69,15 @@ describe('job specs', () => {
     await refusedJob({ datasetId, faultInjection: { kind: 'crash', atEpoch: 1 } }, 422, 'invalid_spec', /FAULT_INJECTION=1/);
   });
 
+  it('ends a run whose loss explodes as diverged, with the epoch and advice, and keeps no model', async () => {
+    const job = await api.post('/v1/jobs', { datasetId, epochs: 5, seed: 3, optimizer: { name: 'sgd', learningRate: 10, momentum: 0.99 } });
+    expect(job.status).toBe(202);
+    const done = await api.waitFor(job.body.id, ['succeeded', 'failed']);
+    expect(done).toMatchObject({ status: 'failed', modelId: null, error: { code: 'diverged' } });
+    expect(done.error.message).toMatch(/epoch \d+/);
+    expect(done.error.message).toMatch(/learning rate|learningRate/);
+  });
+
   it('refuses at submission a network or batch too large for a worker to hold, naming the field', async () => {
     const wide = Array.from({ length: 4 }, () => ({ units: 4096 }));
     const network = await refusedJob({ datasetId, hidden: wide }, 422, 'invalid_spec', /the network has \d+ parameters, more than the 16777216 allowed/);

@@ -50,6 +50,25 @@ describe('predictions', () => {
     const res = await predict('{"instances": [[1, 1e39, 3, 4]]}');
     expectError(res, 422, 'invalid_input', /instances\[0\]\[1\]/);
   });
+
+  // 3e38 fits float32, but times a weight it overflows: the outputs would be NaN. Refused by row, on
+  // the event loop and in the prediction pool alike, never a NaN answer or a 500.
+  it('refuses finite values too large for the model, naming the row, in /v1, V2 and evaluate', async () => {
+    const huge = [3.4e38, 3.4e38, 3.4e38, 3.4e38];
+    const small = expectError(await predict({ instances: [train.features[0], huge] }), 422, 'invalid_input',
+      /^instances\[1\] holds values too large for this model: its outputs overflow/);
+    expect(small.details).toEqual({ field: 'instances[1]' });
+    const many = Array.from({ length: 300 }, (_, i) => (i === 257 ? huge : train.features[i % 10]));
+    expectError(await predict({ instances: many }), 422, 'invalid_input', /^instances\[257\] holds values too large/);
+    const v2 = await api.post(`/v2/models/${modelId}/infer`, { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: huge }] });
+    expect(v2.status).toBe(400);
+    expect(v2.body.error).toMatch(/^inputs\[0\] row 0: holds values too large for this model/);
+    const dataset = await api.post('/v1/datasets?name=huge', { features: [train.features[0], huge, train.features[2]], labels: ['cat', 'dog', 'eel'] });
+    expect(dataset.status).toBe(201);
+    const evaluated = expectError(await api.post(`/v1/models/${modelId}/evaluate`, { datasetId: dataset.body.id }), 422, 'invalid_input',
+      /row 1: holds values too large for this model/);
+    expect(evaluated.details).toEqual({ field: 'datasetId', row: 1 });
+  });
 });
 
 describe('after the whole battery', () => expectStillServing(5));
