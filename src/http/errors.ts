@@ -82,11 +82,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
 
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
-      const issues = err.validation.map((v) => ({
+      const issues = err.validation.flatMap((v) => unionIssues(v.keyword, v.instancePath, v.params) ?? [{
         path: `${err.validationContext ?? 'body'}${formatPath(v.instancePath)}`,
         message: v.message ?? 'invalid',
         code: v.keyword,
-      }));
+      }]).map((i) => (i.path.startsWith('/') || i.path === '' ? { ...i, path: `${err.validationContext ?? 'body'}${formatPath(i.path)}` } : i));
       const first = issues[0];
       return sendError(reply, 400, 'invalid_request',
         `${first.path}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`, { issues });
@@ -122,6 +122,21 @@ export function registerErrorHandling(app: FastifyInstance): void {
     request.log.error({ err, url: request.url, method: request.method }, 'request failed');
     return sendError(reply, 500, 'internal', 'an internal error occurred; the request id in the logs has the details');
   });
+}
+
+interface ZodIssue { code: string; path: PropertyKey[]; message: string; errors?: ZodIssue[][] }
+
+/**
+ * A value that matches no branch of a union (a row that is neither an array of numbers nor an object of
+ * them): zod says only "Invalid input". The branch that got furthest into the value is the one the client
+ * meant, so its own issues are reported, with their full paths (e.g. instances[1][1]: expected number).
+ */
+function unionIssues(keyword: string, at: string, params: unknown): { path: string; message: string; code: string }[] | null {
+  const branches = (params as { errors?: ZodIssue[][] } | undefined)?.errors;
+  if (keyword !== 'invalid_union' || !branches || branches.length === 0) return null;
+  const depth = (b: ZodIssue[]) => Math.max(...b.map((i) => i.path.length + (i.code === 'invalid_type' && i.path.length === 0 ? 0 : 1)));
+  const best = branches.reduce((a, b) => (depth(b) > depth(a) ? b : a));
+  return best.map((i) => ({ path: `${at}${i.path.map((k) => `/${String(k)}`).join('')}`, message: i.message, code: i.code }));
 }
 
 /** "/hidden/0/units" → "hidden[0].units" */

@@ -1,57 +1,136 @@
-// /v1/models: list, read, delete, predict and evaluate.
+// /v1/models: list, read, delete, the registry's aliases, predict (JSON rows, rows by feature name, or
+// CSV, answered in JSON or CSV) and evaluate.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { Readable } from 'node:stream';
+import type { ModelInfo, Prediction } from '../services/models/index.js';
 import {
-  errorResponses, EvaluateBody, EvaluateResponse, IdParams, Model, ModelList, PageQuery, PredictBody, PredictResponse,
+  Alias, AliasBody, AliasParams, errorResponses, EvaluateBody, EvaluateResponse, Model, ModelList, ModelListQuery, ModelParams,
+  PredictBody, PredictResponse,
 } from './schemas.js';
+
+const CSV_TYPES = ['text/csv', 'application/csv'];
+const PREDICT_LIMIT = 256 * 1024 * 1024;
+
+/** A CSV field, quoted when it must be. */
+const csvField = (v: string | number) => {
+  const text = String(v);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+};
+
+/** Predictions as CSV, written a few thousand rows at a time: label and one probability column per
+ *  class (p_<class>), or value. */
+function predictionsCsv(model: ModelInfo, predictions: Prediction[]): Readable {
+  const header = model.task === 'regression' ? ['value'] : ['label', ...model.classes!.map((c) => `p_${c}`)];
+  function* lines() {
+    yield `${header.map(csvField).join(',')}\n`;
+    for (let i = 0; i < predictions.length; i += 4096) {
+      yield predictions.slice(i, i + 4096).map((p) => ('value' in p
+        ? `${p.value}` : [csvField(p.label), ...p.probabilities].join(','))).join('\n') + '\n';
+    }
+  }
+  return Readable.from(lines());
+}
 
 export default async function modelRoutes(app: FastifyInstance) {
   const { models } = app.services;
   const r = app.withTypeProvider<ZodTypeProvider>();
+  // A CSV body to predict is read whole as text (up to the route's limit), then parsed by the service.
+  app.addContentTypeParser(CSV_TYPES, { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   r.get('/v1/models', {
     schema: {
       operationId: 'listModels', summary: 'List models, newest first', tags: ['models'],
-      querystring: PageQuery, response: { 200: ModelList.describe('A page of models'), ...errorResponses(400) },
+      querystring: ModelListQuery, response: { 200: ModelList.describe('A page of models'), ...errorResponses(400) },
     },
   }, async (request) => {
-    const { limit, offset } = request.query;
-    return { ...await models.list(limit, offset), limit, offset };
+    const { limit, offset, name } = request.query;
+    return { ...await models.list(limit, offset, name), limit, offset };
   });
 
   r.get('/v1/models/:id', {
     schema: {
-      operationId: 'getModel', summary: 'One model: architecture, dataset, metrics, classes', tags: ['models'],
-      params: IdParams, response: { 200: Model.describe('The model'), ...errorResponses(404) },
+      operationId: 'getModel', summary: 'One model: name, version, aliases, architecture, dataset, metrics, classes', tags: ['models'],
+      params: ModelParams, response: { 200: Model.describe('The model'), ...errorResponses(404) },
     },
   }, async (request) => models.get(request.params.id));
 
   r.delete('/v1/models/:id', {
     config: { rateLimit: app.writeRateLimit },
     schema: {
-      operationId: 'deleteModel', summary: 'Delete a model', tags: ['models'],
-      params: IdParams, response: { 204: { description: 'Deleted', type: 'null' } as never, ...errorResponses(404) },
+      operationId: 'deleteModel', summary: 'Delete a model (refused while an alias points at it)', tags: ['models'],
+      params: ModelParams, response: { 204: { description: 'Deleted', type: 'null' } as never, ...errorResponses(404, 409) },
     },
   }, async (request, reply) => {
     await models.delete(request.params.id);
     return reply.code(204).send();
   });
 
+  r.put('/v1/models/:name/aliases/:alias', {
+    config: { rateLimit: app.writeRateLimit },
+    schema: {
+      operationId: 'setModelAlias', summary: 'Point name@alias at a version', tags: ['models'],
+      description: 'Atomic: a prediction through the alias uses the old version or the new one, whole, never a mix.',
+      params: AliasParams, body: AliasBody, response: { 200: Alias.describe('The alias as it now stands'), ...errorResponses(400, 404) },
+    },
+  }, async (request) => models.setAlias(request.params.name, request.params.alias, request.body.version));
+
+  r.delete('/v1/models/:name/aliases/:alias', {
+    config: { rateLimit: app.writeRateLimit },
+    schema: {
+      operationId: 'deleteModelAlias', summary: 'Remove an alias', tags: ['models'],
+      params: AliasParams, response: { 204: { description: 'Removed', type: 'null' } as never, ...errorResponses(400, 404) },
+    },
+  }, async (request, reply) => {
+    await models.removeAlias(request.params.name, request.params.alias);
+    return reply.code(204).send();
+  });
+
   r.post('/v1/models/:id/predict', {
-    bodyLimit: 256 * 1024 * 1024,
+    bodyLimit: PREDICT_LIMIT,
+    // A CSV body is text the service parses against the model's feature names: the JSON schema's
+    // verdict is kept for JSON bodies only (thrown below, in the usual words).
+    attachValidation: true,
+    config: {
+      docs: {
+        body: {
+          description: 'Rows in raw feature units: JSON instances (arrays in column order, or objects keyed by feature name), '
+            + 'or CSV with a header of feature names in any order (unknown or missing columns are refused, naming them).',
+          content: {
+            'application/json': { schema: { $ref: '#/components/schemas/PredictRequest' } },
+            'text/csv': { schema: { type: 'string', description: 'A header of feature names, then one row per instance' } },
+          },
+        },
+      },
+    },
     schema: {
       operationId: 'predict', summary: 'Predict rows in raw feature units', tags: ['models'],
-      description: 'Classification: the label (as uploaded) and the probabilities in the order of the model\'s classes. Regression: the value in the target\'s units.',
-      params: IdParams, body: PredictBody,
-      response: { 200: PredictResponse.describe('One prediction per instance'), ...errorResponses(400, 404, 413, 422) },
+      description: 'Classification: the label (as uploaded, or its class name) and the probabilities in the order of `classes`. '
+        + 'Regression: the value in the target\'s units. With `Accept: text/csv` the answer is CSV: label and p_<class> columns, or value.',
+      params: ModelParams, body: PredictBody,
+      response: {
+        200: PredictResponse.describe('One prediction per instance (or CSV, with Accept: text/csv)'),
+        ...errorResponses(400, 404, 413, 415, 422),
+      },
     },
-  }, async (request) => ({ predictions: await models.predict(request.params.id, request.body.instances) }));
+  }, async (request, reply) => {
+    const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const csv = CSV_TYPES.includes(type);
+    if (request.validationError && !(csv && request.validationError.validationContext === 'body')) throw request.validationError;
+    const { model, predictions } = csv
+      ? await models.predictCsv(request.params.id, request.body as unknown as string)
+      : await models.predict(request.params.id, request.body.instances);
+    if (request.headers.accept?.includes('text/csv')) {
+      return reply.type('text/csv; charset=utf-8').send(predictionsCsv(model, predictions) as never);
+    }
+    return { classes: model.classes, predictions };
+  });
 
   r.post('/v1/models/:id/evaluate', {
     config: { rateLimit: app.writeRateLimit },
     schema: {
       operationId: 'evaluate', summary: 'Score a model on a stored dataset', tags: ['models'],
-      params: IdParams, body: EvaluateBody,
+      params: ModelParams, body: EvaluateBody,
       response: { 200: EvaluateResponse.describe('Accuracy, loss and a confusion matrix, or MSE/MAE/R²'), ...errorResponses(400, 404, 413, 422) },
     },
   }, async (request) => models.evaluate(request.params.id, request.body.datasetId));

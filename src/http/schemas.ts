@@ -63,6 +63,9 @@ export const DatasetUploadQuery = z.strictObject({
   name: z.string().min(1).max(200).optional().describe('A name for the dataset (default: "dataset")'),
   target: z.string().min(1).max(200).optional().describe('CSV: the label column (default: the last)'),
   task: z.enum(['classification', 'regression']).optional().describe('Overrides the inferred task'),
+  classNames: z.string().min(1).max(20_000).optional()
+    .describe('Comma-separated names for the classes, in their sorted order (0, 1, … for integer labels), e.g. '
+      + 'T-shirt,Trouser,…: models and predictions then use the names'),
 });
 
 export const JsonDatasetBody = z.object({
@@ -127,6 +130,9 @@ export const SinceQuery = z.strictObject({
 
 export const Model = z.object({
   id: z.string(),
+  name: z.string().nullable().describe('The registry name (the job spec\'s modelName), or null'),
+  version: z.number().int().nullable().describe('1, 2, … within its name'),
+  aliases: z.array(z.string()).describe('Aliases of its name that point at this version'),
   jobId: z.string().nullable(),
   datasetId: z.string().nullable(),
   task: z.enum(['classification', 'regression']),
@@ -144,10 +150,31 @@ export const ModelList = z.object({
 }).meta({ id: 'ModelList' });
 
 export const PredictBody = z.strictObject({
-  instances: z.array(z.array(z.number())).describe('Rows of raw feature values (the model applies its own standardisation)'),
+  instances: z.array(z.union([z.array(z.number()), z.record(z.string(), z.number())]))
+    .describe('Rows of raw feature values (the model applies its own standardisation): arrays in the model\'s column order, '
+      + 'or objects keyed by feature name'),
 }).meta({ id: 'PredictRequest' });
 
+/** A model reference in a path: its id, its name (the latest version), name@version or name@alias. */
+export const ModelParams = z.object({
+  id: z.string().min(1).max(200).describe('A model id, or a registry reference: name (its latest version), name@version or name@alias'),
+});
+
+export const ModelListQuery = PageQuery.extend({
+  name: z.string().min(1).max(100).optional().describe('Only the versions of this name'),
+});
+
+export const AliasParams = z.object({
+  name: z.string().min(1).max(100).describe('The registry name'),
+  alias: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,49}$/, 'an alias starts with a letter and holds letters, digits, "_" and "-" (at most 50); digits alone would read as a version')
+    .describe('e.g. prod'),
+});
+
+export const AliasBody = z.strictObject({ version: z.number().int().min(1) }).meta({ id: 'AliasRequest' });
+export const Alias = z.object({ name: z.string(), alias: z.string(), version: z.number().int() }).meta({ id: 'Alias' });
+
 export const PredictResponse = z.object({
+  classes: z.array(Label).nullable().describe("The model's classes: the order of every probabilities array; null for regression"),
   predictions: z.array(z.union([
     z.object({ label: Label, probabilities: z.array(z.number()).describe("In the order of the model's classes") }),
     z.object({ value: z.number() }),

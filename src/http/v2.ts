@@ -7,7 +7,12 @@ import { PACKAGE } from '../package-info.js';
 import { errors } from '../services/errors.js';
 import type { ModelInfo } from '../services/models/index.js';
 import { classify, values } from '../services/models/shape.js';
-import { IdParams } from './schemas.js';
+import { ModelParams } from './schemas.js';
+
+const VersionParams = z.object({
+  id: z.string().min(1).max(100).describe('The registry name'),
+  version: z.string().regex(/^\d+$/, 'a version is a whole number').describe('1, 2, …'),
+});
 
 /** The one input tensor every model takes: rows × features, in the units the dataset was uploaded in. */
 const INPUT = 'input';
@@ -73,11 +78,13 @@ const MetadataTensor = z.object({
 }).meta({ id: 'V2MetadataTensor' });
 
 const ModelMetadata = z.object({
-  name: z.string().describe('The model id'),
+  name: z.string().describe('The registry name, or the model id of an unnamed model'),
+  versions: z.array(z.string()).optional().describe('The version this metadata describes'),
   platform: z.string(),
   inputs: z.array(MetadataTensor),
   outputs: z.array(MetadataTensor),
   parameters: z.object({
+    id: z.string().describe('The model id'),
     task: z.enum(['classification', 'regression']),
     classes: z.array(z.union([z.string(), z.number()])).nullable()
       .describe('The labels in the order of the probabilities columns; null for regression'),
@@ -112,6 +119,7 @@ const OutputTensor = z.object({
 
 const InferResponse = z.object({
   model_name: z.string(),
+  model_version: z.string().optional(),
   id: z.string().describe('The request\'s id, or the id this service gave the request'),
   outputs: z.array(OutputTensor),
 }).meta({ id: 'V2InferenceResponse' });
@@ -185,58 +193,75 @@ async function v2Protocol(app: FastifyInstance, opts: { healthOnly: boolean }) {
   // A worker node answers its health routes only.
   if (opts.healthOnly) return;
 
-  r.get('/models/:id', {
-    schema: {
-      operationId: 'v2ModelMetadata', summary: 'Model metadata: its input and output tensors', tags: ['v2'],
-      params: IdParams, response: { 200: ModelMetadata.describe('The model'), ...v2Errors(400, 404) },
+  // Each model route twice: /models/{ref} (an id, name, name@version or name@alias) and, as the protocol
+  // names versions, /models/{name}/versions/{version}.
+  const paths = [
+    { suffix: '', params: ModelParams, ref: (p: Record<string, string>) => p.id, what: '' },
+    {
+      suffix: '/versions/:version', params: VersionParams, ref: (p: Record<string, string>) => `${p.id}@${p.version}`,
+      what: ' (one version)',
     },
-  }, async (request) => {
-    const info = await models.get(request.params.id);
-    return {
-      name: info.id,
-      platform: PACKAGE.name,
-      inputs: [{ name: INPUT, datatype: 'FP32', shape: [-1, info.features] }],
-      outputs: outputTensors(info),
-      parameters: { task: info.task, classes: info.classes, feature_names: info.featureNames },
-    };
-  });
+  ] as const;
+  for (const path of paths) {
+    const base = `/models/:id${path.suffix}`;
+    const op = path.suffix ? 'Version' : '';
 
-  r.get('/models/:id/ready', {
-    schema: {
-      operationId: 'v2ModelReady', summary: 'Whether a model is ready for inference', tags: ['v2'],
-      params: IdParams, response: { 200: ModelReady.describe('The model is loaded'), ...v2Errors(400, 404) },
-    },
-  }, async (request, reply) => {
-    const why = notReady();
-    if (why) return reply.code(503).send({ error: why });
-    return { name: (await models.get(request.params.id)).id, ready: true }; // get() loads it, or 404
-  });
+    r.get(base, {
+      schema: {
+        operationId: `v2ModelMetadata${op}`, summary: `Model metadata: its input and output tensors${path.what}`, tags: ['v2'],
+        params: path.params, response: { 200: ModelMetadata.describe('The model'), ...v2Errors(400, 404) },
+      },
+    }, async (request) => {
+      const info = await models.get(path.ref(request.params as Record<string, string>));
+      return {
+        name: info.name ?? info.id,
+        ...(info.version !== null ? { versions: [String(info.version)] } : {}),
+        platform: PACKAGE.name,
+        inputs: [{ name: INPUT, datatype: 'FP32', shape: [-1, info.features] }],
+        outputs: outputTensors(info),
+        parameters: { id: info.id, task: info.task, classes: info.classes, feature_names: info.featureNames },
+      };
+    });
 
-  r.post('/models/:id/infer', {
-    bodyLimit: 256 * 1024 * 1024,
-    schema: {
-      operationId: 'v2ModelInfer', summary: 'Inference', tags: ['v2'],
-      description: `One input "${INPUT}" [rows, features] of a numeric datatype, data flat or nested. `
-        + 'Classification gives "probabilities" FP32 [rows, classes] in the order of the model\'s classes and "label" [rows, 1] '
-        + '(INT64 when every class is an integer, BYTES otherwise); regression gives "value" FP32 [rows, 1] in the target\'s units. '
-        + 'JSON only: the binary tensor extension is not supported.',
-      params: IdParams, body: InferRequest,
-      response: { 200: InferResponse.describe('The requested outputs'), ...v2Errors(400, 404, 413) },
-    },
-  }, async (request) => {
-    const { id } = request.params;
-    const body = request.body;
-    const info = await models.get(id);
-    const wanted = selectOutputs(info, body.outputs);
-    const { x, rows } = readInput(info, body.inputs, config.maxPredictRows);
-    const { out } = await models.raw(id, x, rows);
-    return {
-      model_name: info.id,
-      // The request id the logs carry (X-Request-Id, or generated) when the client gave none.
-      id: body.id ?? request.id,
-      outputs: wanted.map((name) => outputTensor(name, info, out, rows)),
-    };
-  });
+    r.get(`${base}/ready`, {
+      schema: {
+        operationId: `v2ModelReady${op}`, summary: `Whether a model is ready for inference${path.what}`, tags: ['v2'],
+        params: path.params, response: { 200: ModelReady.describe('The model is loaded'), ...v2Errors(400, 404) },
+      },
+    }, async (request, reply) => {
+      const why = notReady();
+      if (why) return reply.code(503).send({ error: why });
+      const info = await models.get(path.ref(request.params as Record<string, string>)); // or 404
+      return { name: info.name ?? info.id, ready: true };
+    });
+
+    r.post(`${base}/infer`, {
+      bodyLimit: 256 * 1024 * 1024,
+      schema: {
+        operationId: `v2ModelInfer${op}`, summary: `Inference${path.what}`, tags: ['v2'],
+        description: `One input "${INPUT}" [rows, features] of a numeric datatype, data flat or nested. `
+          + 'Classification gives "probabilities" FP32 [rows, classes] in the order of the model\'s classes and "label" [rows, 1] '
+          + '(INT64 when every class is an integer, BYTES otherwise); regression gives "value" FP32 [rows, 1] in the target\'s units. '
+          + 'JSON only: the binary tensor extension is not supported.',
+        params: path.params, body: InferRequest,
+        response: { 200: InferResponse.describe('The requested outputs'), ...v2Errors(400, 404, 413) },
+      },
+    }, async (request) => {
+      const body = request.body;
+      let wanted: string[] = [];
+      const { info, out, rows } = await models.raw(path.ref(request.params as Record<string, string>), (model) => {
+        wanted = selectOutputs(model, body.outputs);
+        return readInput(model, body.inputs, config.maxPredictRows);
+      });
+      return {
+        model_name: info.name ?? info.id,
+        ...(info.version !== null ? { model_version: String(info.version) } : {}),
+        // The request id the logs carry (X-Request-Id, or generated) when the client gave none.
+        id: body.id ?? request.id,
+        outputs: wanted.map((name) => outputTensor(name, info, out, rows)),
+      };
+    });
+  }
 }
 
 // ---------------------------------------------------------------- tensors

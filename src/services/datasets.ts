@@ -25,6 +25,8 @@ export interface Upload {
   name?: string;
   target?: string;
   task?: Task;
+  /** Names for the classes, comma-separated, in their sorted order. */
+  classNames?: string;
   /** The media type, lower case, without parameters. */
   type: string;
   /** The declared Content-Length, when there is one. */
@@ -51,7 +53,9 @@ export function createDatasetService(deps: { config: Config; store: Store; logge
 
   return {
     async upload(upload: Upload): Promise<Dataset> {
-      const dataset = await store.datasets.create(upload.name ?? 'dataset', await parse(upload));
+      const parsed = await parse(upload);
+      if (upload.classNames !== undefined) parsed.classes = named(parsed, upload.classNames);
+      const dataset = await store.datasets.create(upload.name ?? 'dataset', parsed);
       log.info({ datasetId: dataset.id, rows: dataset.rows, features: dataset.features }, 'dataset stored');
       return dataset;
     },
@@ -72,6 +76,23 @@ export function createDatasetService(deps: { config: Config; store: Store; logge
 }
 
 export type DatasetService = ReturnType<typeof createDatasetService>;
+
+/** The dataset's classes renamed, in their sorted order; the labels (indices into them) stay as they are. */
+function named(parsed: ParsedDataset, list: string): (string | number)[] {
+  const names = list.split(',').map((n) => n.trim());
+  if (parsed.task !== 'classification' || parsed.classes === null) {
+    throw new DataError('invalid_class_names', 'unusable', 'classNames names the classes of a classification dataset; this one is a regression');
+  }
+  if (names.length !== parsed.classes.length) {
+    throw new DataError('invalid_class_names', 'unusable',
+      `classNames has ${names.length} names; the dataset has ${parsed.classes.length} classes (${parsed.classes.slice(0, 12).join(', ')}${parsed.classes.length > 12 ? ', …' : ''})`,
+      { expected: parsed.classes.length, actual: names.length });
+  }
+  const empty = names.findIndex((n) => n === '');
+  if (empty >= 0) throw new DataError('invalid_class_names', 'unusable', `classNames: name ${empty + 1} is empty`);
+  if (new Set(names).size !== names.length) throw new DataError('invalid_class_names', 'unusable', 'classNames: each name must be different');
+  return names;
+}
 
 function tooLarge(maxBytes: number) {
   return new DataError('payload_too_large', 'too_large', `the upload is larger than MAX_UPLOAD_BYTES (${maxBytes} bytes)`, { limit: maxBytes });

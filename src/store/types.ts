@@ -78,6 +78,8 @@ export interface Job<S extends StoredSpec = StoredSpec> {
 export interface Checkpoint { epoch: number; state: Uint8Array }
 
 export interface NewModel {
+  /** Registered under this name, as its next version; null for an unnamed model. */
+  name: string | null;
   task: Task;
   architecture: unknown;
   metrics: unknown;
@@ -133,6 +135,11 @@ export interface JobStore<S extends StoredSpec = StoredSpec> {
 
 export interface ModelInfo {
   id: string;
+  name: string | null;
+  /** 1, 2, … within its name; null for an unnamed model. */
+  version: number | null;
+  /** The aliases of its name that point at this version. */
+  aliases: string[];
   jobId: string | null;
   datasetId: string | null;
   task: Task;
@@ -147,10 +154,19 @@ export interface ModelInfo {
 
 export interface ModelStore {
   get(id: string): Promise<ModelInfo | null>;
-  /** Newest first. */
-  list(limit: number, offset: number): Promise<Page<ModelInfo>>;
+  /**
+   * The id a reference names: a model id; `name` (its latest version); `name@3` (a version);
+   * `name@alias`. Null when nothing matches.
+   */
+  resolve(ref: string): Promise<string | null>;
+  /** Newest first; with `name`, that name's versions only. */
+  list(limit: number, offset: number, name?: string): Promise<Page<ModelInfo>>;
   bytes(id: string): Promise<Uint8Array | null>;
-  delete(id: string): Promise<boolean>;
+  /** Refused (`aliased`) while an alias points at the model. */
+  delete(id: string): Promise<'deleted' | 'not_found' | 'aliased'>;
+  /** Points `name@alias` at a version, atomically; `no_version` if the name has no such version. */
+  setAlias(name: string, alias: string, version: number): Promise<'set' | 'no_version'>;
+  removeAlias(name: string, alias: string): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------- nodes

@@ -118,7 +118,7 @@ describe.each(['inject', 'http'] as const)('V2 over %s', (transport) => {
         { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] },
         { name: 'label', datatype: 'BYTES', shape: [-1, 1] },
       ],
-      parameters: { task: 'classification', classes: CLASSES, feature_names: ['x0', 'x1', 'x2', 'x3'] },
+      parameters: { id: classifier, task: 'classification', classes: CLASSES, feature_names: ['x0', 'x1', 'x2', 'x3'] },
     });
     const b = await call('GET', `/v2/models/${binary}`);
     expect(b.body.outputs).toEqual([
@@ -246,7 +246,7 @@ describe.each(['inject', 'http'] as const)('V2 over %s', (transport) => {
     expectV2Error(await infer({ ...input({}), outputs: [{ name: 'logits' }] }), 400, /no output "logits"/);
     expectV2Error(await infer({ inputs: [] }), 400, /inputs/);
     expectV2Error(await infer('{"inputs": ['), 400, /JSON/);
-    expectV2Error(await call('GET', '/v2/models/x/versions/1'), 404, /no route/);
+    expectV2Error(await call('GET', '/v2/models/x/versions/1'), 404, /model x@1 does not exist/);
   });
 
   it('keeps the service\'s own error shape outside /v2', async () => {

@@ -24,12 +24,12 @@ afterAll(async () => s.close());
 
 describe('models service', () => {
   it('predicts labels with both probabilities of a sigmoid model, the same inline and in the pool', async () => {
-    const [p] = await s.models.predict(modelId, [table.features[0]]);
+    const [p] = (await s.models.predict(modelId, [table.features[0]])).predictions;
     expect(p).toMatchObject({ label: table.labels[0] });
     const { probabilities } = p as { probabilities: number[] };
     expect(probabilities).toHaveLength(2);
     expect(probabilities[0] + probabilities[1]).toBeCloseTo(1, 6);
-    const many = await s.models.predict(modelId, Array.from({ length: 300 }, (_, i) => table.features[i % 200]));
+    const many = (await s.models.predict(modelId, Array.from({ length: 300 }, (_, i) => table.features[i % 200]))).predictions;
     expect(many[0]).toEqual(p);
   });
 

@@ -30,7 +30,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       valMse: null, valMae: null, valR2: null, learningRate: 0.1, durationMs: 10, at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
     });
     const model: NewModel = {
-      task: 'classification', architecture: { inputs: 1 }, metrics: { loss: 1 }, classes: ['a', 'b'],
+      name: null, task: 'classification', architecture: { inputs: 1 }, metrics: { loss: 1 }, classes: ['a', 'b'],
       featureNames: ['x'], features: 1, bestEpoch: 3, bytes: new Uint8Array([1, 2, 3]),
     };
     const create = async (s = spec()) => (await store.jobs.create(s, 1000))!;
@@ -296,19 +296,73 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       });
     });
 
+    describe('the model registry', () => {
+      const named = async (name: string | null) => {
+        const job = await create();
+        await store.jobs.claim(NODE, LEASE);
+        return (await store.jobs.succeed(job.id, NODE, { ...model, name }, 'completed'))!;
+      };
+
+      it('numbers the versions of a name 1, 2, … and resolves id, name, name@version and name@alias', async () => {
+        const v1 = await named('fashion');
+        const other = await named('other');
+        const v2 = await named('fashion');
+        const unnamed = await named(null);
+        expect(await store.models.get(v1)).toMatchObject({ name: 'fashion', version: 1, aliases: [] });
+        expect(await store.models.get(v2)).toMatchObject({ name: 'fashion', version: 2 });
+        expect(await store.models.get(other)).toMatchObject({ name: 'other', version: 1 });
+        expect(await store.models.get(unnamed)).toMatchObject({ name: null, version: null });
+        expect(await store.models.resolve(v1)).toBe(v1);
+        expect(await store.models.resolve('fashion')).toBe(v2);
+        expect(await store.models.resolve('fashion@1')).toBe(v1);
+        expect(await store.models.resolve('fashion@3')).toBeNull();
+        expect(await store.models.resolve('nobody')).toBeNull();
+        expect(await store.models.setAlias('fashion', 'prod', 1)).toBe('set');
+        expect(await store.models.resolve('fashion@prod')).toBe(v1);
+        expect(await store.models.get(v1)).toMatchObject({ aliases: ['prod'] });
+        expect(await store.models.setAlias('fashion', 'prod', 2)).toBe('set');
+        expect(await store.models.resolve('fashion@prod')).toBe(v2);
+        expect(await store.models.setAlias('fashion', 'prod', 9)).toBe('no_version');
+        expect(await store.models.resolve('fashion@prod')).toBe(v2);
+        expect((await store.models.list(10, 0, 'fashion')).items.map((m) => m.version)).toEqual([2, 1]);
+        expect((await store.models.list(10, 0, 'fashion')).total).toBe(2);
+      });
+
+      it('refuses to delete a version an alias points at, until the alias goes', async () => {
+        const v1 = await named('m');
+        await store.models.setAlias('m', 'prod', 1);
+        await store.models.setAlias('m', 'canary', 1);
+        expect((await store.models.get(v1))!.aliases).toEqual(['canary', 'prod']);
+        expect(await store.models.delete(v1)).toBe('aliased');
+        expect(await store.models.removeAlias('m', 'prod')).toBe(true);
+        expect(await store.models.removeAlias('m', 'prod')).toBe(false);
+        expect(await store.models.delete(v1)).toBe('aliased');
+        await store.models.removeAlias('m', 'canary');
+        expect(await store.models.delete(v1)).toBe('deleted');
+      });
+
+      it('gives concurrent versions of one name distinct numbers', async () => {
+        const jobs = await Promise.all(Array.from({ length: 6 }, () => create()));
+        for (let i = 0; i < jobs.length; i++) await store.jobs.claim(NODE, LEASE);
+        const ids = await Promise.all(jobs.map((j) => store.jobs.succeed(j.id, NODE, { ...model, name: 'race' }, 'completed')));
+        const versions = await Promise.all(ids.map(async (id) => (await store.models.get(id!))!.version));
+        expect(versions.sort()).toEqual([1, 2, 3, 4, 5, 6]);
+      });
+    });
+
     describe('models', () => {
       it('reads back what the job stored, lists and deletes', async () => {
         const job = await create();
         await store.jobs.claim(NODE, LEASE);
         const id = (await store.jobs.succeed(job.id, NODE, model, 'completed'))!;
         expect(await store.models.get(id)).toMatchObject({
-          id, jobId: job.id, datasetId, task: 'classification', architecture: { inputs: 1 }, metrics: { loss: 1 },
+          id, name: null, version: null, aliases: [], jobId: job.id, datasetId, task: 'classification', architecture: { inputs: 1 }, metrics: { loss: 1 },
           classes: ['a', 'b'], featureNames: ['x'], features: 1, bestEpoch: 3,
         });
         expect(await store.models.bytes(id)).toEqual(new Uint8Array([1, 2, 3]));
         expect((await store.models.list(10, 0)).items.map((m) => m.id)).toEqual([id]);
-        expect(await store.models.delete(id)).toBe(true);
-        expect(await store.models.delete(id)).toBe(false);
+        expect(await store.models.delete(id)).toBe('deleted');
+        expect(await store.models.delete(id)).toBe('not_found');
         expect(await store.models.get(id)).toBeNull();
         expect(await store.models.bytes(id)).toBeNull();
       });

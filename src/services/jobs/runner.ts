@@ -238,6 +238,7 @@ export function createRunner(deps: {
           : (await store.jobs.epochs(job.id, (m.bestEpoch ?? 1) - 1))[0] ?? job.metrics;
         const model = m.model;
         const modelId = await persist('model', () => store.jobs.succeed(job.id, node, {
+          name: job.spec.modelName ?? null,
           task: dataset.task,
           architecture: { inputs: dataset.features, hidden: job.spec.hidden, output: job.spec.output, loss: job.spec.loss },
           // The figures of the epoch whose weights the model keeps (the best one under early stopping).

@@ -59,6 +59,9 @@ const FaultInjection = z.strictObject({
   kind: z.enum(['crash', 'throw', 'oom', 'hang']), atEpoch: z.number().int().min(1),
 });
 
+/** A registry name: not a UUID-like id and free of '@' and '/', so that name@version and name@alias read unambiguously. */
+export const ModelName = z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,99}$/, 'a name starts with a letter and holds letters, digits, ".", "_" and "-" (at most 100)');
+
 const OutputName = z.enum(['softmax', 'sigmoid', 'linear']);
 const LossName = z.enum(['categorical_cross_entropy', 'binary_cross_entropy', 'squared_error']);
 
@@ -89,6 +92,8 @@ export const JobSpecInput = z.strictObject({
       + 'so every value lies within ±10 (a near-constant column cannot blow up); a constant column becomes 0'),
   maxRuntimeSeconds: z.number().int().min(1).max(7 * 86400).nullable().default(null)
     .describe('Stop after this much training time and keep the best model so far'),
+  modelName: ModelName.optional()
+    .describe('Register the model under this name, as its next version (1, 2, …): clients then call name, name@version or name@alias'),
   faultInjection: FaultInjection.optional().describe('Testing only, accepted when the service runs with FAULT_INJECTION=1'),
 }).meta({ id: 'JobRequest' });
 

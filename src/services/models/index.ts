@@ -5,6 +5,7 @@ import { Piscina } from 'piscina';
 import type { Config } from '../../config.js';
 import { createPredictor, decodeModel, EngineError, regressionScores as scoreRegression, type Predictor } from '../../engine/index.js';
 import type { ModelInfo, Page, Store } from '../../store/types.js';
+import { parseFeatureTable } from '../../data/table.js';
 import { errors } from '../errors.js';
 import { workerPath } from '../worker-path.js';
 import type { PredictResult, PredictTask } from './predict-worker.js';
@@ -13,6 +14,8 @@ import { classify, values } from './shape.js';
 export type { ModelInfo };
 
 export type Prediction = { label: string | number; probabilities: number[] } | { value: number };
+/** One row to predict: its values in the model's column order, or keyed by feature name. */
+export type Instance = number[] | Record<string, number>;
 
 interface Loaded { info: ModelInfo; bytes: Uint8Array; predictor: Predictor }
 
@@ -28,13 +31,28 @@ export function createModelService(deps: { config: Config; store: Store }) {
   });
   const unsubscribe = store.bus.subscribe(DELETED, (m) => cache.delete((m as { id: string }).id));
 
-  async function load(id: string): Promise<Loaded> {
+  /**
+   * The model a reference names: an id, `name` (latest version), `name@version` or `name@alias`. An id
+   * already loaded is served from the cache; a name is resolved afresh each time, so a moved alias
+   * takes effect at once, and the model it names is whole before any request uses it.
+   */
+  async function load(ref: string): Promise<Loaded> {
+    const cached = cache.get(ref);
+    if (cached) return touch(ref, cached);
+    const id = await store.models.resolve(ref);
+    if (!id) throw errors.notFound('model', ref);
+    return loadId(id);
+  }
+
+  function touch(id: string, hit: Loaded): Loaded {
+    cache.delete(id); // re-insert: Map order is our LRU order
+    cache.set(id, hit);
+    return hit;
+  }
+
+  async function loadId(id: string): Promise<Loaded> {
     const hit = cache.get(id);
-    if (hit) {
-      cache.delete(id); // re-insert: Map order is our LRU order
-      cache.set(id, hit);
-      return hit;
-    }
+    if (hit) return touch(id, hit);
     const info = await store.models.get(id);
     const bytes = info && await store.models.bytes(id);
     if (!info || !bytes) throw errors.notFound('model', id);
@@ -68,22 +86,46 @@ export function createModelService(deps: { config: Config; store: Store }) {
     throw tooLarge(row, result.refused.message.replace(/^row \d+ /, ''));
   }
 
-  /** Checks and packs instances (raw feature units) into one row-major Float32Array. */
-  function pack(info: ModelInfo, instances: number[][]): Float32Array {
-    if (instances.length === 0) throw errors.invalidInput('instances is empty: send at least one row', { field: 'instances' });
-    if (instances.length > config.maxPredictRows) {
-      throw errors.invalidInput(`instances has ${instances.length} rows; at most ${config.maxPredictRows} per request (MAX_PREDICT_ROWS)`, { field: 'instances' });
+  function checkRows(rows: number): void {
+    if (rows === 0) throw errors.invalidInput('instances is empty: send at least one row', { field: 'instances' });
+    if (rows > config.maxPredictRows) {
+      throw errors.invalidInput(`instances has ${rows} rows; at most ${config.maxPredictRows} per request (MAX_PREDICT_ROWS)`, { field: 'instances' });
     }
+  }
+
+  /** Checks and packs instances (raw feature units, as arrays in column order or objects keyed by
+   *  feature name) into one row-major Float32Array. */
+  function pack(info: ModelInfo, instances: Instance[]): Float32Array {
+    checkRows(instances.length);
     const x = new Float32Array(instances.length * info.features);
-    instances.forEach((row, i) => {
-      if (row.length !== info.features) {
-        throw errors.invalidInput(`instances[${i}] has ${row.length} values; the model expects ${info.features} (${info.featureNames.slice(0, 5).join(', ')}${info.features > 5 ? ', …' : ''})`,
-          { field: `instances[${i}]`, expected: info.features, actual: row.length });
+    const column = new Map(info.featureNames.map((name, j) => [name, j]));
+    instances.forEach((instance, i) => {
+      let row: ArrayLike<number>;
+      if (Array.isArray(instance)) {
+        if (instance.length !== info.features) {
+          throw errors.invalidInput(`instances[${i}] has ${instance.length} values; the model expects ${info.features} (${info.featureNames.slice(0, 5).join(', ')}${info.features > 5 ? ', …' : ''})`,
+            { field: `instances[${i}]`, expected: info.features, actual: instance.length });
+        }
+        row = instance;
+      } else {
+        const keys = Object.keys(instance);
+        const unknown = keys.filter((k) => !column.has(k));
+        const missing = info.featureNames.filter((name) => !Object.prototype.hasOwnProperty.call(instance, name));
+        if (unknown.length > 0 || missing.length > 0) {
+          const parts = [
+            unknown.length > 0 ? `unknown feature(s) ${unknown.map((u) => JSON.stringify(u)).join(', ')}` : '',
+            missing.length > 0 ? `missing feature(s) ${missing.map((m) => JSON.stringify(m)).join(', ')}` : '',
+          ].filter(Boolean);
+          throw errors.invalidInput(`instances[${i}]: ${parts.join('; ')}; the model takes ${info.featureNames.join(', ')}`,
+            { field: `instances[${i}]`, unknown, missing });
+        }
+        row = info.featureNames.map((name) => instance[name]);
       }
-      for (let j = 0; j < row.length; j++) {
+      for (let j = 0; j < info.features; j++) {
         const v = Math.fround(row[j]);
         if (!Number.isFinite(v)) {
-          throw errors.invalidInput(`instances[${i}][${j}] is ${row[j]}: values must be finite and within float32 range (±3.4e38)`, { field: `instances[${i}][${j}]` });
+          const cell = Array.isArray(instance) ? `instances[${i}][${j}]` : `instances[${i}].${info.featureNames[j]}`;
+          throw errors.invalidInput(`${cell} is ${row[j]}: values must be finite and within float32 range (±3.4e38)`, { field: cell });
         }
         x[i * info.features + j] = v;
       }
@@ -102,24 +144,61 @@ export function createModelService(deps: { config: Config; store: Store }) {
   }
 
   return {
-    get: async (id: string) => (await load(id)).info,
-    list: (limit: number, offset: number): Promise<Page<ModelInfo>> => store.models.list(limit, offset),
-    async delete(id: string): Promise<void> {
-      if (!await store.models.delete(id)) throw errors.notFound('model', id);
-      cache.delete(id);
+    /** The model as stored now (its aliases move); not_found for an unknown reference. */
+    async get(ref: string): Promise<ModelInfo> {
+      const id = await store.models.resolve(ref);
+      const info = id && await store.models.get(id);
+      if (!info) throw errors.notFound('model', ref);
+      return info;
+    },
+    list: (limit: number, offset: number, name?: string): Promise<Page<ModelInfo>> => store.models.list(limit, offset, name),
+    async delete(ref: string): Promise<void> {
+      const id = await store.models.resolve(ref);
+      const outcome = id ? await store.models.delete(id) : 'not_found';
+      if (outcome === 'not_found') throw errors.notFound('model', ref);
+      if (outcome === 'aliased') {
+        const info = await store.models.get(id!);
+        throw errors.conflict('model_aliased', `model ${ref} is ${info?.name}@${info?.version}, which the alias(es) ${info?.aliases.join(', ')} point at: move or delete them first`);
+      }
+      cache.delete(id!);
       await store.bus.publish(DELETED, { id }).catch(() => { /* other nodes keep it until their cache drops it */ });
     },
-    /** Raw outputs for the V2 protocol: probabilities (or values) as a flat rows × k array. */
-    async raw(id: string, x: Float32Array, rows: number): Promise<{ info: ModelInfo; out: Float32Array }> {
-      const m = await load(id);
-      return { info: m.info, out: await outputs(m, x, rows, (row, why) => errors.invalidTensor(`inputs[0] row ${row}`, why)) };
+    /** Points name@alias at a version, atomically: predictions through the alias switch at once. */
+    async setAlias(name: string, alias: string, version: number): Promise<{ name: string; alias: string; version: number }> {
+      if (await store.models.setAlias(name, alias, version) === 'no_version') {
+        throw errors.notFound('model version', `${name}@${version}`);
+      }
+      return { name, alias, version };
     },
-    async predict(id: string, instances: number[][]): Promise<Prediction[]> {
-      const m = await load(id);
+    async removeAlias(name: string, alias: string): Promise<void> {
+      if (!await store.models.removeAlias(name, alias)) throw errors.notFound('alias', `${name}@${alias}`);
+    },
+    /**
+     * Raw outputs for the V2 protocol: probabilities (or values) as a flat rows × k array. The reference is
+     * resolved once, and `prepare` reads the request against that very model.
+     */
+    async raw(ref: string, prepare: (info: ModelInfo) => { x: Float32Array; rows: number }):
+      Promise<{ info: ModelInfo; out: Float32Array; rows: number }> {
+      const m = await load(ref);
+      const { x, rows } = prepare(m.info);
+      return { info: m.info, rows, out: await outputs(m, x, rows, (row, why) => errors.invalidTensor(`inputs[0] row ${row}`, why)) };
+    },
+    /** Predictions for rows in raw units, with the model's classes (the order of every probabilities array). */
+    async predict(ref: string, instances: Instance[]): Promise<{ model: ModelInfo; predictions: Prediction[] }> {
+      const m = await load(ref);
       const x = pack(m.info, instances);
       const out = await outputs(m, x, instances.length,
         (row, why) => errors.invalidInput(`instances[${row}] ${why}`, { field: `instances[${row}]` }));
-      return shape(m.info, out, instances.length);
+      return { model: m.info, predictions: shape(m.info, out, instances.length) };
+    },
+    /** The same for a CSV table whose header names the model's features, in any order. */
+    async predictCsv(ref: string, csv: string): Promise<{ model: ModelInfo; predictions: Prediction[] }> {
+      const m = await load(ref);
+      const { rows, x } = parseFeatureTable(csv, m.info.featureNames);
+      checkRows(rows);
+      const out = await outputs(m, x, rows,
+        (row, why) => errors.invalidInput(`CSV line ${row + 2} ${why}`, { line: row + 2 }));
+      return { model: m.info, predictions: shape(m.info, out, rows) };
     },
     async evaluate(id: string, datasetId: string) {
       const m = await load(id);

@@ -122,11 +122,18 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(pool: pg.Pool)
         const modelId = randomUUID();
         const held = await query<{ dataset_id: string | null }>(c, `SELECT dataset_id FROM jobs WHERE ${HELD} FOR UPDATE`, [id, node]);
         if (held.rowCount === 0 || !await finish(c, id, node, 'succeeded', { modelId, stopReason })) return null;
-        await query(c, `INSERT INTO models (id, job_id, dataset_id, task, architecture, metrics, classes, feature_names, features,
-          best_epoch, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
+        let version: number | null = null;
+        if (model.name !== null) {
+          // One version number per name, whichever node finishes: the name's versions are counted under its lock.
+          await query(c, 'SELECT pg_advisory_xact_lock(hashtext($1))', [`model:${model.name}`]);
+          const next = await query<{ v: number }>(c, 'SELECT coalesce(max(version), 0) + 1 AS v FROM models WHERE name = $1', [model.name]);
+          version = next.rows[0].v;
+        }
+        await query(c, `INSERT INTO models (id, name, version, job_id, dataset_id, task, architecture, metrics, classes, feature_names,
+          features, best_epoch, created_at) VALUES ($1, $12, $13, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
           modelId, id, held.rows[0].dataset_id, model.task, JSON.stringify(model.architecture), JSON.stringify(model.metrics),
           model.classes === null ? null : JSON.stringify(model.classes), JSON.stringify(model.featureNames), model.features,
-          model.bestEpoch, now(),
+          model.bestEpoch, now(), model.name, version,
         ]);
         await query(c, 'INSERT INTO model_data (model_id, bytes) VALUES ($1, $2)', [modelId, blob(model.bytes)]);
         return modelId;

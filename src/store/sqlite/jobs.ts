@@ -66,9 +66,10 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
   const requeueExpired = db.prepare(`UPDATE jobs SET status = 'queued', node_id = NULL, lease_expires_at = NULL, updated_at = @at
     WHERE status = 'running' AND lease_expires_at < @now RETURNING id`).pluck();
   const requeueAll = db.prepare("UPDATE jobs SET status = 'queued', node_id = NULL, lease_expires_at = NULL, updated_at = ? WHERE status = 'running'");
-  const insertModel = db.prepare(`INSERT INTO models (id, job_id, dataset_id, task, architecture, metrics, classes,
-    feature_names, features, best_epoch, created_at) VALUES (@id, @job_id, @dataset_id, @task, @architecture,
+  const insertModel = db.prepare(`INSERT INTO models (id, name, version, job_id, dataset_id, task, architecture, metrics, classes,
+    feature_names, features, best_epoch, created_at) VALUES (@id, @name, @version, @job_id, @dataset_id, @task, @architecture,
     @metrics, @classes, @feature_names, @features, @best_epoch, @at)`);
+  const nextVersion = db.prepare('SELECT coalesce(max(version), 0) + 1 FROM models WHERE name = ?').pluck();
   const insertModelData = db.prepare('INSERT INTO model_data (model_id, bytes) VALUES (?, ?)');
 
   function get(id: string): Job<S> | null {
@@ -110,7 +111,7 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
     const modelId = randomUUID();
     if (!job || job.node !== node || !finishWith(id, node, 'succeeded', { modelId, stopReason })) return null;
     insertModel.run({
-      id: modelId, job_id: id, dataset_id: job.datasetId, task: model.task,
+      id: modelId, name: model.name, version: model.name === null ? null : nextVersion.get(model.name), job_id: id, dataset_id: job.datasetId, task: model.task,
       architecture: JSON.stringify(model.architecture), metrics: JSON.stringify(model.metrics),
       classes: model.classes === null ? null : JSON.stringify(model.classes),
       feature_names: JSON.stringify(model.featureNames), features: model.features,

@@ -1,7 +1,7 @@
 // The bad-input battery, predictions: rows of the wrong width or number, values out of range: a clear 4xx that names what is wrong.
 import { describe, expect, it } from 'vitest';
 import {
-  MAX_PREDICT_ROWS, api, expectError, modelId, nested, train, expectStillServing, useBatteryServer,
+  MAX_PREDICT_ROWS, api, expectError, modelId, nested, server, train, expectStillServing, useBatteryServer,
 } from './battery.js';
 
 useBatteryServer();
@@ -30,9 +30,39 @@ describe('predictions', () => {
     const error = expectError(await predict({ instances: [[1, 2, 3, 4], [1, '2', 3, 4]] }), 400, 'invalid_request', /^body\.instances\[1\]\[1\]: /);
     expect(error.details!.issues[0].path).toBe('body.instances[1][1]');
     expectError(await predict({ instances: [[1, null, 3, 4]] }), 400, 'invalid_request', /^body\.instances\[0\]\[1\]: .*null/);
-    expectError(await predict({ instances: [{ f0: 1, f1: 2, f2: 3, f3: 4 }] }), 400, 'invalid_request', /^body\.instances\[0\]: /);
+    expectError(await predict({ instances: [{ f0: 1, f1: 2, f2: 'x', f3: 4 }] }), 400, 'invalid_request', /^body\.instances\[0\]\.f2: /);
     expectError(await predict({ instances: 'all of them' }), 400, 'invalid_request', /^body\.instances: /);
     expectError(await predict({ rows: [[1, 2, 3, 4]] }), 400, 'invalid_request', /body/);
+  });
+
+  it('takes rows keyed by feature name, equal to positional ones; refuses unknown and missing names, naming them', async () => {
+    const positional = (await predict({ instances: [[1, 2, 3, 4]] })).body;
+    const named = await predict({ instances: [{ f3: 4, f1: 2, f0: 1, f2: 3 }] });
+    expect(named.status).toBe(200);
+    expect(named.body).toEqual(positional);
+    const error = expectError(await predict({ instances: [[1, 2, 3, 4], { f0: 1, f1: 2, f9: 3 }] }), 422, 'invalid_input',
+      /^instances\[1\]: unknown feature\(s\) "f9"; missing feature\(s\) "f2", "f3"; the model takes f0, f1, f2, f3$/);
+    expect(error.details).toEqual({ field: 'instances[1]', unknown: ['f9'], missing: ['f2', 'f3'] });
+  });
+
+  it('takes a CSV body with a header of feature names in any order, and answers CSV when asked', async () => {
+    const rows = train.features.slice(0, 3);
+    const positional = (await predict({ instances: rows })).body;
+    const csv = `f2,f0,f3,f1\n${rows.map((r) => [r[2], r[0], r[3], r[1]].join(',')).join('\n')}\n`;
+    const asJson = await api.post(`/v1/models/${modelId}/predict`, csv, { 'content-type': 'text/csv' });
+    expect(asJson.status).toBe(200);
+    expect(asJson.body).toEqual(positional);
+    const res = await fetch(`${server.url}/v1/models/${modelId}/predict`, { method: 'POST', body: csv, headers: { 'content-type': 'text/csv', accept: 'text/csv' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = (await res.text()).trim().split('\n');
+    expect(lines[0]).toBe('label,p_cat,p_dog,p_eel');
+    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(positional.predictions.map((p: { label: string }) => p.label));
+    expect(Number(lines[1].split(',')[1])).toBe(positional.predictions[0].probabilities[0]);
+    const bad = await api.post(`/v1/models/${modelId}/predict`, 'f0,f1,f2,extra\n1,2,3,4\n', { 'content-type': 'text/csv' });
+    expectError(bad, 422, 'invalid_columns', /unknown column\(s\) "extra"; missing column\(s\) "f3"/);
+    expectError(await api.post(`/v1/models/${modelId}/predict`, 'f0,f1,f2,f3\n1,2,x,4\n', { 'content-type': 'text/csv' }),
+      422, 'invalid_cell', /line 2, column "f2"/);
   });
 
   it('refuses an empty batch and one over MAX_PREDICT_ROWS', async () => {
