@@ -1,4 +1,5 @@
-// Exported models run elsewhere and answer as /v1/predict does: the ONNX file in onnxruntime-node, for
+// Exported models run elsewhere and answer as /v1/predict does: the ONNX file in onnxruntime-node and
+// the JSON layout through a twenty-line reader that knows only its documentation, for
 // every hidden activation and every output kind, with raw-unit inputs (standardisation inside, a
 // constant feature included), equals the engine's predictor within 1e-5: absolutely for probabilities
 // and values up to 1, relatively beyond. A float32 of 250 is only known to within 1.5e-5 (its ulp), and
@@ -7,6 +8,7 @@
 // demand bit-identical arithmetic.
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { exportJson, type JsonExport } from '../../src/engine/export/json.js';
 import { exportOnnx, ONNX_INPUT, ONNX_IR_VERSION, ONNX_OPSET } from '../../src/engine/export/onnx.js';
 import { proto_finish, proto_int, proto_message, proto_string } from '../../src/engine/export/protobuf.js';
 import { createPredictor, createTrainer, decodeModel, EngineError, type Model } from '../../src/engine/index.js';
@@ -187,6 +189,80 @@ describe('ONNX export, run in onnxruntime-node', () => {
   it('refuses a model whose arrays do not fit its network', () => {
     const model = trainedModel([layer('relu')], 'binary');
     expect(() => exportOnnx({ ...model, params: model.params.subarray(1) })).toThrow(EngineError);
+  });
+});
+
+/**
+ * Predictions from the JSON export alone, in float64, following the steps its layout documents:
+ * rows × columns (probabilities, two for a binary sigmoid, or values).
+ */
+function predictFromJson(exported: JsonExport, x: ArrayLike<number>, rows: number): number[] {
+  const { preprocessing, layers, output, target } = exported;
+  const out: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    let z = preprocessing.mean.map((m, j) => (x[r * exported.inputs + j] - m) * preprocessing.scale[j]);
+    for (const { weights, biases, activation } of layers) {
+      const a = weights.map((w, j) => w.reduce((s, wi, i) => s + wi * z[i], biases[j]));
+      if (activation === 'softmax') {
+        const max = Math.max(...a);
+        const e = a.map((v) => Math.exp(v - max));
+        const sum = e.reduce((s, v) => s + v, 0);
+        z = e.map((v) => v / sum);
+      } else {
+        z = a.map((v) => activation === 'relu' ? Math.max(0, v) : activation === 'tanh' ? Math.tanh(v)
+          : activation === 'sigmoid' ? 1 / (1 + Math.exp(-v)) : v);
+      }
+    }
+    if (output.binary) z = [1 - z[0], z[0]];
+    if (target !== null) z = z.map((v, k) => v * target.std[k] + target.mean[k]);
+    out.push(...z);
+  }
+  return out;
+}
+
+describe('JSON export', () => {
+  it.each(CASES)('hidden %s, %s output: a reader of the layout equals the predictor within 1e-5', (_, kind, hidden) => {
+    const model = trainedModel(hidden, kind);
+    // Through text, as a client receives it.
+    const exported = JSON.parse(JSON.stringify(exportJson(model))) as JsonExport;
+    const { x, rows } = queryRows(kind);
+    const expected = servicePrediction(model, x, rows);
+    expect(exported.output.columns * rows).toBe(expected.length);
+    expect(maxDifference(predictFromJson(exported, x, rows), expected)).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  it('documents the preprocessing, the layers and the output, with the service\'s names', () => {
+    const model = trainedModel([layer('tanh', 7), layer('relu', 5)], 'binary');
+    const exported = exportJson(model);
+    expect(exported).toMatchObject({
+      format: 'mlp-service/json', version: 1, task: 'classification', classes: ['no', 'yes'],
+      featureNames: ['a', 'b', 'c', 'd'], inputs: 4,
+      output: { name: 'probabilities', activation: 'sigmoid', columns: 2, binary: true },
+      target: null,
+    });
+    expect(exported.layers.map((l) => [l.inputs, l.units, l.activation])).toEqual([[4, 7, 'tanh'], [7, 5, 'relu'], [5, 1, 'sigmoid']]);
+    expect(exported.layers[1].weights.length).toBe(5);
+    expect(exported.layers[1].weights[0].length).toBe(7);
+    // The constant feature: std 0 and scale 0, as the predictor treats it; the others in float32.
+    expect(exported.preprocessing.std[2]).toBe(0);
+    expect(exported.preprocessing.scale[2]).toBe(0);
+    expect(exported.preprocessing.mean).toEqual(Array.from(model.mean!));
+    expect(exported.preprocessing.scale[0]).toBe(Math.fround(1 / model.std![0]));
+    expect(exported.preprocessing.rule).toContain('0 where std[j] = 0');
+
+    const regression = exportJson(trainedModel([layer('relu')], 'regression'));
+    expect(regression).toMatchObject({ task: 'regression', classes: null, output: { name: 'value', activation: 'identity', columns: 1, binary: false } });
+    expect(regression.target!.std[0]).toBeGreaterThan(1);
+  });
+
+  it('gives a model trained without standardisation mean 0 and scale 1', () => {
+    const trainer = createTrainer(
+      { inputs: 2, hidden: [layer('relu', 3)], outputs: 1, output: 'identity', loss: 'squared_error' },
+      trainingSpec({ epochs: 1 }), linear(20));
+    trainer.runEpoch();
+    const exported = exportJson(decodeModel(trainer.exportModel()));
+    expect(exported.preprocessing).toMatchObject({ mean: [0, 0], std: [1, 1], scale: [1, 1] });
+    expect(exported).toMatchObject({ classes: null, featureNames: null, task: 'regression' });
   });
 });
 
