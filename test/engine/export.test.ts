@@ -153,6 +153,42 @@ describe('ONNX export, run in onnxruntime-node', () => {
     expect(new Set(Array.from(expected.subarray(0, 64 * columns), (v) => v.toFixed(3))).size).toBeGreaterThan(10);
   });
 
+  it('holds at the service\'s default size: 784 pixels in 0…255, 128 ReLU units, 10 classes', async () => {
+    // Longer sums (784 terms per unit) in another order than our kernel's: the case most likely to drift.
+    const rows = 256, features = 784;
+    const rng = rng_seed(5);
+    const x = new Float32Array(rows * features);
+    const labels = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      labels[r] = r % 10;
+      for (let j = 0; j < features; j++) {
+        // Mostly-dark images with a class-dependent bright band, and a border that is always 0.
+        const border = j < 28 || j % 28 === 0;
+        x[r * features + j] = border ? 0 : Math.floor(Math.abs(j / 78.4 - labels[r]) < 1 ? 255 * rng_uniform(rng) : 40 * rng_uniform(rng));
+      }
+    }
+    const mean = new Float32Array(features), std = new Float32Array(features);
+    for (let j = 0; j < features; j++) {
+      let sum = 0, sq = 0;
+      for (let r = 0; r < rows; r++) sum += x[r * features + j];
+      mean[j] = sum / rows;
+      for (let r = 0; r < rows; r++) sq += (x[r * features + j] - mean[j]) ** 2;
+      std[j] = Math.sqrt(sq / rows);
+    }
+    const network: NetworkSpec = {
+      inputs: features, hidden: [layer('relu', 128)], outputs: 10, output: 'softmax', loss: 'categorical_cross_entropy',
+    };
+    const trainer = createTrainer(network, trainingSpec({ epochs: 2, batchSize: 32, optimizer: 'adam', learningRate: 0.001 }),
+      { rows, features, x, mean, std, labels, targets: null, targetMean: null, targetStd: null });
+    while (!trainer.done) trainer.runEpoch();
+    const model = decodeModel(trainer.exportModel());
+    const expected = createPredictor(model).predict(x, rows);
+    const session = await ort.InferenceSession.create(exportOnnx(model));
+    const out = await session.run({ input: new ort.Tensor('float32', x, [rows, features]) });
+    await session.release();
+    expect(maxDifference(out.probabilities.data as Float32Array, expected)).toBeLessThanOrEqual(TOLERANCE);
+  });
+
   it('runs a model trained without standardisation, one row or many', async () => {
     const data = linear(150);
     const network: NetworkSpec = { inputs: 2, hidden: [layer('tanh', 8)], outputs: 1, output: 'identity', loss: 'squared_error' };
