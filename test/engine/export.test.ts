@@ -207,6 +207,30 @@ describe('ONNX export, run in onnxruntime-node', () => {
     await session.release();
   });
 
+  it('exports the engine\'s other pairings too: several sigmoid classes, a sigmoid regression', async () => {
+    // The service makes neither (sigmoid means two classes there), but the engine trains both.
+    const data = rawRows(200, 'softmax');
+    const multi = createTrainer({ ...networkFor([layer('tanh')], 'softmax'), output: 'sigmoid', loss: 'squared_error' },
+      trainingSpec({ epochs: 4, optimizer: 'adam', learningRate: 0.01 }), data);
+    while (!multi.done) multi.runEpoch();
+    const reg = rawRows(200, 'regression');
+    const sigmoidRegression = createTrainer({ ...networkFor([layer('relu')], 'regression'), output: 'sigmoid' },
+      trainingSpec({ epochs: 4, optimizer: 'adam', learningRate: 0.01 }), reg);
+    while (!sigmoidRegression.done) sigmoidRegression.runEpoch();
+
+    for (const [trainer, name, columns] of [[multi, 'probabilities', 3], [sigmoidRegression, 'value', 1]] as const) {
+      const model = decodeModel(trainer.exportModel()); // no meta: the task comes from the target standardisation
+      const { x, rows } = queryRows('softmax');
+      const expected = createPredictor(model).predict(x, rows);
+      const onnx = await runOnnx(exportOnnx(model), x, rows);
+      expect(onnx.name).toBe(name);
+      expect(onnx.dims).toEqual([rows, columns]);
+      expect(maxDifference(onnx.data, expected)).toBeLessThanOrEqual(TOLERANCE);
+      const fromJson = predictFromJson(JSON.parse(JSON.stringify(exportJson(model))) as JsonExport, x, rows);
+      expect(maxDifference(fromJson, expected)).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
+
   it('declares ONNX IR 8, opset 13, the producer and the service metadata', async () => {
     const bytes = exportOnnx(trainedModel([layer('relu')], 'softmax'));
     // The ModelProto's first fields, as written: ir_version (field 1, varint) then opset_import (field 8).
