@@ -15,7 +15,7 @@
 // (pixels 0…255), and lose the agreement. A std of 0 gives 1/std = 0, so a constant feature becomes 0.
 // Dropout is inverted (scaled at training time), so inference has no node for it.
 // Writes bytes only: no I/O, and the protobuf is written by ./protobuf.ts rather than a library,
-// because the nine messages needed take a few dozen lines and the engine stays dependency-free.
+// because the dozen small messages needed take a few dozen lines and the engine stays dependency-free.
 import { validateModel, type Model } from '../model.js';
 import { paramLayout } from '../spec.js';
 import type { HiddenActivation } from '../types.js';
