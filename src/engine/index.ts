@@ -19,3 +19,6 @@ export type { EngineErrorCode } from './errors.js';
 export type { Kernels } from './kernels/index.js';
 export type * from './types.js';
 export { validateNetwork, validateTraining } from './spec.js';
+export { exportOnnx, ONNX_INPUT, ONNX_PROBABILITIES, ONNX_VALUE, ONNX_OPSET, ONNX_IR_VERSION } from './export/onnx.js';
+export { exportJson, JSON_EXPORT_FORMAT, JSON_EXPORT_VERSION } from './export/json.js';
+export type { JsonExport } from './export/json.js';
