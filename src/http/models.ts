@@ -3,11 +3,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Readable } from 'node:stream';
+import { z } from 'zod';
 import type { ModelInfo, Prediction } from '../services/models/index.js';
 import {
   Alias, AliasBody, AliasParams, errorResponses, EvaluateBody, EvaluateResponse, Model, ModelList, ModelListQuery, ModelParams,
   PredictBody, PredictResponse,
 } from './schemas.js';
+
+const ExportQuery = z.strictObject({
+  format: z.enum(['onnx', 'json']).default('onnx').describe('onnx (default) or json'),
+});
 
 const CSV_TYPES = ['text/csv', 'application/csv'];
 const PREDICT_LIMIT = 256 * 1024 * 1024;
@@ -124,6 +129,31 @@ export default async function modelRoutes(app: FastifyInstance) {
       return reply.type('text/csv; charset=utf-8').send(predictionsCsv(model, predictions) as never);
     }
     return { classes: model.classes, predictions };
+  });
+
+  r.get('/v1/models/:id/export', {
+    schema: {
+      operationId: 'exportModel', summary: 'Download a model as ONNX or JSON', tags: ['models'],
+      description: 'onnx: float32 input "input" [N, features] in raw units with the standardisation included, output "probabilities" '
+        + '[N, classes] (a binary model gives both columns) or "value" [N, 1] in the target\'s units; IR 8, opset 13. '
+        + 'json: the weights and the preprocessing in the layout its `format` and `version` name (README, "Export").',
+      params: ModelParams, querystring: ExportQuery,
+      response: {
+        200: {
+          description: 'The model file (Content-Disposition names it)',
+          content: {
+            'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+            'application/json': { schema: { type: 'object', additionalProperties: true } },
+          },
+        } as never,
+        ...errorResponses(400, 404),
+      },
+    },
+  }, async (request, reply) => {
+    const file = await models.export(request.params.id, request.query.format);
+    reply.header('content-disposition', `attachment; filename="${file.filename}"`);
+    if (file.onnx) return reply.type('application/octet-stream').send(Buffer.from(file.onnx.buffer, file.onnx.byteOffset, file.onnx.byteLength));
+    return reply.type('application/json').send(JSON.stringify(file.json));
   });
 
   r.post('/v1/models/:id/evaluate', {

@@ -115,3 +115,41 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('export through HTTP', () => {
+  let server: RunningServer;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    server = await startServer();
+    api = client(server.url);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    server?.cleanup();
+  });
+
+  it('exports ONNX that onnxruntime runs to /predict\'s numbers, and JSON, for classifier and regression', async () => {
+    const ort = await import('onnxruntime-node');
+    const table = blobs(120, 3, ['a', 'b', 'c'], 8);
+    const cls = (await api.post('/v1/datasets?name=c', toCsv(table), { 'content-type': 'text/csv' })).body.id;
+    const reg = (await api.post('/v1/datasets?name=r', { features: table.features, labels: table.features.map((f) => f[0] * 3 + 200) })).body.id;
+    for (const [datasetId, hidden] of [[cls, 'tanh'], [reg, 'sigmoid']] as const) {
+      const job = await api.waitFor((await api.post('/v1/jobs', { datasetId, modelName: `exp-${hidden}`, epochs: 3, seed: 1, hidden: [{ units: 6, activation: hidden }] })).body.id, ['succeeded']);
+      const res = await fetch(`${server.url}/v1/models/exp-${hidden}/export?format=onnx`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-disposition')).toBe(`attachment; filename="exp-${hidden}-v1.onnx"`);
+      const session = await ort.InferenceSession.create(new Uint8Array(await res.arrayBuffer()));
+      const rows = table.features.slice(0, 5);
+      const out = await session.run({ input: new ort.Tensor('float32', Float32Array.from(rows.flat()), [5, 3]) });
+      const predicted = (await api.post(`/v1/models/${job.modelId}/predict`, { instances: rows })).body.predictions;
+      const got = Array.from((out.probabilities ?? out.value).data as Float32Array);
+      const want = predicted.flatMap((p: { probabilities?: number[]; value?: number }) => p.probabilities ?? [p.value!]);
+      got.forEach((g, i) => expect(Math.abs(g - want[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want[i]))));
+      const json = await api.get(`/v1/models/exp-${hidden}/export?format=json`);
+      expect(json.status).toBe(200);
+      expect(json.body).toMatchObject({ format: 'mlp-service/json', model: { id: job.modelId, name: `exp-${hidden}`, version: 1 } });
+    }
+    expect((await api.get(`/v1/models/exp-tanh/export?format=pmml`)).status).toBe(400);
+    expect((await api.get(`/v1/models/nothing/export`)).status).toBe(404);
+  });
+});

@@ -3,7 +3,9 @@
 // wait behind a training job.
 import { Piscina } from 'piscina';
 import type { Config } from '../../config.js';
-import { createPredictor, decodeModel, EngineError, regressionScores as scoreRegression, type Predictor } from '../../engine/index.js';
+import {
+  createPredictor, decodeModel, EngineError, exportJson, exportOnnx, regressionScores as scoreRegression, type Model, type Predictor,
+} from '../../engine/index.js';
 import type { ModelInfo, Page, Store } from '../../store/types.js';
 import { parseFeatureTable } from '../../data/table.js';
 import { errors } from '../errors.js';
@@ -17,7 +19,7 @@ export type Prediction = { label: string | number; probabilities: number[] } | {
 /** One row to predict: its values in the model's column order, or keyed by feature name. */
 export type Instance = number[] | Record<string, number>;
 
-interface Loaded { info: ModelInfo; bytes: Uint8Array; predictor: Predictor }
+interface Loaded { info: ModelInfo; bytes: Uint8Array; model: Model; predictor: Predictor }
 
 const CACHE_SIZE = 32;
 /** Deleting a model on one node drops it from every node's cache. */
@@ -56,7 +58,8 @@ export function createModelService(deps: { config: Config; store: Store }) {
     const info = await store.models.get(id);
     const bytes = info && await store.models.bytes(id);
     if (!info || !bytes) throw errors.notFound('model', id);
-    const loaded = { info, bytes, predictor: createPredictor(decodeModel(bytes)) };
+    const model = decodeModel(bytes);
+    const loaded = { info, bytes, model, predictor: createPredictor(model) };
     cache.set(id, loaded);
     if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
     return loaded;
@@ -182,6 +185,18 @@ export function createModelService(deps: { config: Config; store: Store }) {
       const m = await load(ref);
       const { x, rows } = prepare(m.info);
       return { info: m.info, rows, out: await outputs(m, x, rows, (row, why) => errors.invalidTensor(`inputs[0] row ${row}`, why)) };
+    },
+    /**
+     * The model out of the service: ONNX (float32 input [N, features] in raw units, standardisation
+     * included; output probabilities [N, k] or value [N, 1]; opset 13), or JSON (weights and preprocessing,
+     * the layout in src/engine/export/json.ts). With the file name a download should take.
+     */
+    async export(ref: string, format: 'onnx' | 'json'): Promise<{ filename: string; onnx?: Uint8Array; json?: unknown }> {
+      const m = await load(ref);
+      const base = m.info.name ? `${m.info.name}-v${m.info.version}` : `model-${m.info.id}`;
+      return format === 'onnx'
+        ? { filename: `${base}.onnx`, onnx: exportOnnx(m.model) }
+        : { filename: `${base}.json`, json: { ...exportJson(m.model), model: { id: m.info.id, name: m.info.name, version: m.info.version } } };
     },
     /** Predictions for rows in raw units, with the model's classes (the order of every probabilities array). */
     async predict(ref: string, instances: Instance[]): Promise<{ model: ModelInfo; predictions: Prediction[] }> {
