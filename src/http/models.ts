@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { ModelInfo, Prediction } from '../services/models/index.js';
 import {
-  Alias, AliasBody, AliasParams, errorResponses, EvaluateBody, EvaluateResponse, Model, ModelList, ModelListQuery, ModelParams,
+  Alias, AliasBody, AliasParams, errorResponses, EvaluateBody, EvaluateResponse, EvaluationList, Model, ModelList, ModelListQuery, ModelParams,
   PredictBody, PredictResponse,
 } from './schemas.js';
 
@@ -131,6 +131,13 @@ export default async function modelRoutes(app: FastifyInstance) {
     return { classes: model.classes, predictions };
   });
 
+  r.get('/v1/models/:id/evaluations', {
+    schema: {
+      operationId: 'listEvaluations', summary: 'Every evaluation of a model, newest first', tags: ['models'],
+      params: ModelParams, response: { 200: EvaluationList.describe('Stored evaluations'), ...errorResponses(404) },
+    },
+  }, async (request) => ({ items: await models.evaluations(request.params.id) as never }));
+
   r.get('/v1/models/:id/export', {
     schema: {
       operationId: 'exportModel', summary: 'Download a model as ONNX or JSON', tags: ['models'],
@@ -159,7 +166,7 @@ export default async function modelRoutes(app: FastifyInstance) {
   r.post('/v1/models/:id/evaluate', {
     config: { rateLimit: app.writeRateLimit },
     schema: {
-      operationId: 'evaluate', summary: 'Score a model on a stored dataset', tags: ['models'],
+      operationId: 'evaluate', summary: 'Score a model on a stored dataset (kept: GET …/evaluations)', tags: ['models'],
       params: ModelParams, body: EvaluateBody,
       response: { 200: EvaluateResponse.describe('Accuracy, loss and a confusion matrix, or MSE/MAE/R²'), ...errorResponses(400, 404, 413, 422) },
     },

@@ -206,3 +206,10 @@ export const Node = z.object({
 }).meta({ id: 'Node' });
 
 export const NodeList = z.object({ items: z.array(Node) }).meta({ id: 'NodeList' });
+
+export const EvaluationList = z.object({
+  items: z.array(z.object({
+    id: z.string(), datasetId: z.string(), at: z.string(),
+    scores: EvaluateResponse,
+  })),
+}).meta({ id: 'EvaluationList' });

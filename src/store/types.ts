@@ -167,6 +167,18 @@ export interface ModelStore {
   /** Points `name@alias` at a version, atomically; `no_version` if the name has no such version. */
   setAlias(name: string, alias: string, version: number): Promise<'set' | 'no_version'>;
   removeAlias(name: string, alias: string): Promise<boolean>;
+  /** Keeps an evaluation with its model; false if the model is gone. */
+  addEvaluation(modelId: string, evaluation: Evaluation): Promise<boolean>;
+  /** The model's evaluations, newest first. */
+  evaluations(modelId: string): Promise<Evaluation[]>;
+}
+
+export interface Evaluation {
+  id: string;
+  datasetId: string;
+  at: string;
+  /** rows, loss, and accuracy, classes, confusionMatrix, or mse, mae, r2. */
+  scores: Record<string, unknown>;
 }
 
 // ---------------------------------------------------------------- nodes

@@ -106,6 +106,17 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       expect((await api.get('/v1/models/shapes')).body.version).toBe(2);
     });
 
+    it('keeps every evaluation with its model, newest first', async () => {
+      const first = await api.post('/v1/models/shapes/evaluate', { datasetId });
+      expect(first.status).toBe(200);
+      await api.post('/v1/models/shapes/evaluate', { datasetId });
+      const kept = (await api.get('/v1/models/shapes/evaluations')).body.items;
+      expect(kept).toHaveLength(2);
+      expect(kept[0]).toMatchObject({ datasetId, scores: first.body });
+      expect(kept[0].at >= kept[1].at).toBe(true);
+      expect((await api.get('/v1/models/nobody/evaluations')).status).toBe(404);
+    });
+
     it('refuses class names that do not fit the dataset', async () => {
       const t = toCsv(blobs(30, 2, ['0', '1'], 1));
       const few = await api.post('/v1/datasets?classNames=a,b,c', t, { 'content-type': 'text/csv' });

@@ -360,6 +360,11 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
           classes: ['a', 'b'], featureNames: ['x'], features: 1, bestEpoch: 3,
         });
         expect(await store.models.bytes(id)).toEqual(new Uint8Array([1, 2, 3]));
+        const scores = { rows: 2, loss: 0.5, accuracy: 1 };
+        expect(await store.models.addEvaluation(id, { id: 'e1', datasetId, at: '2026-01-01T00:00:00.000Z', scores })).toBe(true);
+        expect(await store.models.addEvaluation(id, { id: 'e2', datasetId, at: '2026-01-02T00:00:00.000Z', scores: { ...scores, loss: 0.25 } })).toBe(true);
+        expect((await store.models.evaluations(id)).map((e) => [e.id, e.scores.loss])).toEqual([['e2', 0.25], ['e1', 0.5]]);
+        expect(await store.models.addEvaluation('nope', { id: 'e3', datasetId, at: '2026-01-01T00:00:00.000Z', scores })).toBe(false);
         expect((await store.models.list(10, 0)).items.map((m) => m.id)).toEqual([id]);
         expect(await store.models.delete(id)).toBe('deleted');
         expect(await store.models.delete(id)).toBe('not_found');

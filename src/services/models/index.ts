@@ -6,7 +6,8 @@ import type { Config } from '../../config.js';
 import {
   createPredictor, decodeModel, EngineError, exportJson, exportOnnx, regressionScores as scoreRegression, type Model, type Predictor,
 } from '../../engine/index.js';
-import type { ModelInfo, Page, Store } from '../../store/types.js';
+import { randomUUID } from 'node:crypto';
+import type { Evaluation, ModelInfo, Page, Store } from '../../store/types.js';
 import { parseFeatureTable } from '../../data/table.js';
 import { errors } from '../errors.js';
 import { workerPath } from '../worker-path.js';
@@ -229,9 +230,18 @@ export function createModelService(deps: { config: Config; store: Store }) {
       const x = data.x instanceof Float32Array ? data.x : Float32Array.from(data.x);
       const out = await outputs(m, x, meta.rows,
         (row, why) => errors.invalidInput(`dataset ${datasetId}, row ${row}: ${why}`, { field: 'datasetId', row }));
-      return m.info.task === 'regression'
+      const scores = m.info.task === 'regression'
         ? regressionScores(out, data.targets!, meta.rows)
         : classificationScores(m.info, out, data.labels!, meta.rows, meta.classes!);
+      // Kept with the model, so its page can show the latest one.
+      await store.models.addEvaluation(m.info.id, { id: randomUUID(), datasetId, at: new Date().toISOString(), scores });
+      return scores;
+    },
+    /** Every stored evaluation of the model, newest first. */
+    async evaluations(ref: string): Promise<Evaluation[]> {
+      const id = await store.models.resolve(ref);
+      if (!id) throw errors.notFound('model', ref);
+      return store.models.evaluations(id);
     },
     async close(): Promise<void> {
       unsubscribe();

@@ -70,6 +70,16 @@ export function createModelStore(pool: pg.Pool): ModelStore {
       [name, alias, version, new Date().toISOString()]);
       return 'set' as const;
     }),
+    async addEvaluation(modelId, e) {
+      return (await query(pool, `INSERT INTO evaluations (id, model_id, dataset_id, at, scores)
+        SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM models WHERE id = $2)`,
+      [e.id, modelId, e.datasetId, e.at, JSON.stringify(e.scores)])).rowCount! > 0;
+    },
+    async evaluations(modelId) {
+      const { rows } = await query<{ id: string; dataset_id: string; at: string; scores: Record<string, unknown> }>(pool,
+        'SELECT id, dataset_id, at, scores FROM evaluations WHERE model_id = $1 ORDER BY at DESC, seq DESC', [modelId]);
+      return rows.map((r) => ({ id: r.id, datasetId: r.dataset_id, at: r.at, scores: r.scores }));
+    },
     removeAlias: async (name, alias) => (await query(pool, 'DELETE FROM model_aliases WHERE name = $1 AND alias = $2', [name, alias])).rowCount! > 0,
   };
 }

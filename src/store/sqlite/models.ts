@@ -38,6 +38,9 @@ export function createModelStore(db: Db): ModelStore {
   const upsertAlias = db.prepare(`INSERT INTO model_aliases (name, alias, version, updated_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`);
   const deleteAlias = db.prepare('DELETE FROM model_aliases WHERE name = ? AND alias = ?');
+  const insertEvaluation = db.prepare(`INSERT INTO evaluations (id, model_id, dataset_id, at, scores)
+    SELECT @id, @model_id, @dataset_id, @at, @scores WHERE EXISTS (SELECT 1 FROM models WHERE id = @model_id)`);
+  const selectEvaluations = db.prepare('SELECT id, dataset_id, at, scores FROM evaluations WHERE model_id = ? ORDER BY at DESC, rowid DESC');
 
   const remove = db.transaction((id: string) => {
     if (!byId.get(id)) return 'not_found' as const;
@@ -73,5 +76,12 @@ export function createModelStore(db: Db): ModelStore {
       return 'set';
     },
     removeAlias: async (name, alias) => deleteAlias.run(name, alias).changes > 0,
+    addEvaluation: async (modelId, e) => insertEvaluation.run({
+      id: e.id, model_id: modelId, dataset_id: e.datasetId, at: e.at, scores: JSON.stringify(e.scores),
+    }).changes > 0,
+    async evaluations(modelId) {
+      return (selectEvaluations.all(modelId) as { id: string; dataset_id: string; at: string; scores: string }[])
+        .map((r) => ({ id: r.id, datasetId: r.dataset_id, at: r.at, scores: JSON.parse(r.scores) }));
+    },
   };
 }
