@@ -2,52 +2,18 @@
 // then uploaded to the real server end to end. Prints figures and asserts nothing; --json prints them
 // as one JSON line. MB here is 10^6 bytes. Run with `npm run bench:ingest` (builds first).
 
-import { createReadStream, createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, rename, stat } from 'node:fs/promises';
+import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import http from 'node:http';
-import { dirname, join } from 'node:path';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { parseCsv } from '../src/data/csv.js';
-import { parseIdx } from '../src/data/idx.js';
 import { startServer } from '../test/helpers/server.js';
+import { ensureFashionCsv } from './fashion-csv.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const FASHION = '/usr/share/datasets/fashion-mnist';
-const CSV = join(root, '.bench-cache', 'fashion-mnist-train.csv');
 const json = process.argv.includes('--json');
 const say = (line: string): void => {
   if (!json) console.log(line);
 };
 const MB = 1e6;
-
-/** Step 1: the IDX files as one CSV, header px0..px783,label, cached across runs. */
-async function ensureCsv(): Promise<string> {
-  if (existsSync(CSV)) return CSV;
-  say(`writing ${CSV} from ${FASHION} …`);
-  const images = await parseIdx(createReadStream(join(FASHION, 'train-images-idx3-ubyte.gz')), 'images');
-  const labels = await parseIdx(createReadStream(join(FASHION, 'train-labels-idx1-ubyte.gz')), 'labels');
-  const [rows, h, w] = images.dims;
-  const features = h * w;
-  await mkdir(dirname(CSV), { recursive: true });
-  const partial = `${CSV}.partial`;
-  const out = createWriteStream(partial);
-  const header = Array.from({ length: features }, (_, i) => `px${i}`).join(',');
-  out.write(`${header},label\n`);
-  const cells = new Array<number>(features);
-  for (let r = 0; r < rows; r += 100) {
-    let block = '';
-    for (let i = r; i < Math.min(rows, r + 100); i++) {
-      for (let f = 0; f < features; f++) cells[f] = images.data[i * features + f];
-      block += `${cells.join(',')},${labels.data[i]}\n`;
-    }
-    if (!out.write(block)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-  await rename(partial, CSV);
-  return CSV;
-}
 
 /** Peak resident set (VmHWM) of a process, in bytes. */
 function peakRss(pid: number | 'self'): number | null {
@@ -185,7 +151,7 @@ async function endToEnd(path: string, bytes: number) {
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
-const path = await ensureCsv();
+const path = await ensureFashionCsv(say);
 const bytes = (await stat(path)).size;
 say(`CSV: ${path}, ${round(bytes / MB, 1)} MB`);
 
