@@ -4,7 +4,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
 import datasetRoutes from './http/datasets.js';
-import { registerErrorHandling, sendError } from './http/errors.js';
+import { clientErrorHandler, registerErrorHandling, sendError } from './http/errors.js';
 import healthRoutes from './http/health.js';
 import jobRoutes from './http/jobs.js';
 import modelRoutes from './http/models.js';
@@ -50,6 +50,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
     routerOptions: { ignoreTrailingSlash: true },
     // The router refuses some URLs (too long, a bad percent-escape) before any handler runs: answer
     // them in the one error shape too.
+    clientErrorHandler,
     frameworkErrors: (err, _request, reply) => {
       const status = err.statusCode ?? 400;
       void sendError(reply, status, status === 414 ? 'uri_too_long' : 'invalid_request', err.message);

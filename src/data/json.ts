@@ -24,6 +24,11 @@ export function parseJsonDataset(body: unknown, options: JsonDatasetOptions = {}
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalid('the body must be an object {"features": number[][], "labels": (number|string)[]}');
   }
+  const unknown = Object.keys(body).filter((k) => k !== 'features' && k !== 'labels');
+  if (unknown.length > 0) {
+    throw invalid(`unknown key(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the body holds "features" and "labels" only `
+      + '(name, target, task and classNames go in the query string)', { field: unknown[0], unknown });
+  }
   const features = own(body, 'features');
   const labels = own(body, 'labels');
   if (!Array.isArray(features)) throw invalid('features must be an array of rows, each an array of numbers', { field: 'features' });

@@ -2,6 +2,7 @@
 // a failure's kind into a status: known failures keep their words; anything else is a 500 whose body
 // says nothing of the internals (the log has them).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DataError } from '../data/errors.js';
 import { ServiceError, StoreUnavailableError, type ErrorKind } from '../services/errors.js';
@@ -142,4 +143,27 @@ function unionIssues(keyword: string, at: string, params: unknown): { path: stri
 /** "/hidden/0/units" → "hidden[0].units" */
 function formatPath(pointer: string): string {
   return pointer.split('/').filter((p) => p !== '').map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('');
+}
+
+/**
+ * Requests that Node's HTTP parser refuses before Fastify sees them (headers past 16 kB, a URL longer
+ * than that, an invalid or doubled Content-Length, Content-Length beside Transfer-Encoding): answered
+ * in the one error shape too, then the connection closes (its framing cannot be trusted).
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: import('node:net').Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = tooLarge ? 431 : timeout ? 408 : 400;
+  const error = tooLarge
+    ? { code: 'headers_too_large', message: 'the request line and headers are larger than 16 kB: send a shorter URL and fewer or smaller headers' }
+    : timeout
+      ? { code: 'request_timeout', message: 'the request did not arrive in time' }
+      : { code: 'invalid_request', message: `the request is not valid HTTP (${err.code ?? err.message}): check Content-Length and Transfer-Encoding` };
+  const body = JSON.stringify({ error });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n`
+    + `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

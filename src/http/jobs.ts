@@ -82,6 +82,11 @@ export default async function jobRoutes(app: FastifyInstance) {
       },
     },
   }, async (request, reply) => {
+    // HEAD: the headers a stream would have (or the 404), and no stream.
+    if (request.method === 'HEAD') {
+      await jobs.get(request.params.id);
+      return reply.code(200).type('text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
+    }
     const lastId = Number(request.headers['last-event-id'] ?? 0);
     const since = Number.isInteger(lastId) && lastId > 0 ? lastId : 0;
     const res = reply.raw;

@@ -8,11 +8,12 @@ const invalidJson = (message: string, details?: Record<string, unknown>) =>
   new ServiceError('malformed', 'invalid_json', message, details);
 
 /**
- * A JSON body, or a 400 invalid_json that says what is wrong: empty, where the syntax breaks (V8's
+ * A JSON body (none when empty), or a 400 invalid_json that says what is wrong: where the syntax breaks (V8's
  * message has the position), or the path of a __proto__ or constructor.prototype key.
  */
 export function parseJsonBody(body: Buffer): unknown {
-  if (body.length === 0) throw invalidJson('the body is empty: send a JSON document');
+  // Many clients send Content-Type: application/json on every request: an empty body is no body.
+  if (body.length === 0) return undefined;
   let text: string;
   try {
     text = body.toString('utf8');

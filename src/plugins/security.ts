@@ -8,8 +8,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { sendError } from '../http/errors.js';
 
 /** Routes anyone may call, API key or not: liveness, and pages that hold no data. */
-const PUBLIC = [/^\/health$/, /^\/v2\/health\/(live|ready)$/, /^\/docs(\/|$)/, /^\/openapi\.yaml$/,
-  /^\/$/, /^\/(app\.js|style\.css|uPlot\.min\.css|favicon\.svg)$/];
+const PUBLIC = [/^\/health\/?$/, /^\/v2\/health\/(live|ready)\/?$/, /^\/docs(\/|$)/, /^\/openapi\.yaml$/,
+  /^\/$/, /^\/(index\.html|app\.js|style\.css|uPlot\.min\.css|favicon\.svg)$/];
 
 export default fp(async (app: FastifyInstance) => {
   const { config } = app;
@@ -47,7 +47,9 @@ export default fp(async (app: FastifyInstance) => {
       const path = request.url.split('?')[0];
       if (PUBLIC.some((p) => p.test(path))) return;
       const header = request.headers.authorization ?? '';
-      const given = createHash('sha256').update(header.startsWith('Bearer ') ? header.slice(7) : '').digest();
+      // The scheme's name is case-insensitive (RFC 7235 §2.1): bearer, Bearer and BEARER are one.
+      const token = /^bearer +(.*)$/i.exec(header)?.[1] ?? '';
+      const given = createHash('sha256').update(token).digest();
       // Hashing first makes both sides the same length, so the comparison takes constant time.
       if (!timingSafeEqual(given, expected)) {
         reply.header('www-authenticate', 'Bearer');

@@ -47,7 +47,7 @@ export function createDatasetService(deps: { config: Config; store: Store; logge
     if (upload.length !== undefined && upload.length > maxBytes) throw tooLarge(maxBytes);
     if (type === 'application/json') return parseJsonDataset(upload.body, { task });
     if (CSV_TYPES.includes(type)) return parseCsv(limited(upload.body as Readable, maxBytes), { target, task });
-    if (type === 'multipart/form-data' && upload.parts) return parseMultipart(upload.parts(), { target, task, maxBytes });
+    if (type === 'multipart/form-data' && upload.parts) return parseMultipart(upload.parts, { target, task, maxBytes });
     throw new DataError('unsupported_media_type', 'unsupported', `Content-Type "${type || '(none)'}" is not accepted: send text/csv, application/json or multipart/form-data`);
   }
 
@@ -122,13 +122,34 @@ function stopAtLimit(file: Readable, maxBytes: number): Readable {
   return file;
 }
 
+/** busboy's words for a body that is not multipart after all: no boundary, or no closing boundary. */
+const BROKEN_MULTIPART = /boundary not found|unexpected end of (multipart data|form)|malformed part header|part terminated early/i;
+
 async function parseMultipart(
+  parts: () => AsyncIterable<UploadPart>, options: { target?: string; task?: Task; maxBytes: number },
+): Promise<ParsedDataset> {
+  try {
+    return await readParts(parts(), options);
+  } catch (err) {
+    if (!(err instanceof DataError) && BROKEN_MULTIPART.test((err as Error).message)) {
+      throw new DataError('invalid_multipart', 'malformed', `the multipart body is malformed (${(err as Error).message}): `
+        + 'send Content-Type multipart/form-data; boundary=… and a body that ends with its closing boundary');
+    }
+    throw err;
+  }
+}
+
+async function readParts(
   parts: AsyncIterable<UploadPart>, options: { target?: string; task?: Task; maxBytes: number },
 ): Promise<ParsedDataset> {
   let csv: ParsedDataset | null = null;
   const idx: { images?: IdxTensor; labels?: IdxTensor } = {};
   for await (const part of parts) {
     if (part.type !== 'file' || !part.file) continue; // fields are ignored: options come in the query
+    if ((part.fieldname === 'file' && csv) || ((part.fieldname === 'images' || part.fieldname === 'labels') && idx[part.fieldname])) {
+      part.file.resume();
+      throw new DataError('invalid_multipart', 'malformed', `the multipart body has two "${part.fieldname}" parts: send one`);
+    }
     if (part.fieldname === 'file') {
       csv = await parseCsv(stopAtLimit(part.file, options.maxBytes), { target: options.target, task: options.task });
     } else if (part.fieldname === 'images' || part.fieldname === 'labels') {

@@ -48,7 +48,7 @@ describe('job specs', () => {
     await refusedJob('[]', 400, 'invalid_request', /^body: .*expected object/);
     await refusedJob('"train please"', 400, 'invalid_request', /^body: /);
     await refusedJob({}, 400, 'invalid_request', /^body\.datasetId: /);
-    await refusedJob('', 400, 'invalid_json', /empty/);
+    await refusedJob('', 400, 'invalid_request', /^body: /); // an empty body is no body, which this route needs
     await refusedJob('{"datasetId": ', 400, 'invalid_json', /not valid JSON/);
   });
 
