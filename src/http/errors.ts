@@ -5,7 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { STATUS_CODES } from 'node:http';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DataError } from '../data/errors.js';
-import { ServiceError, StoreUnavailableError, type ErrorKind } from '../services/errors.js';
+import { ServiceError, StoreFullError, StoreUnavailableError, type ErrorKind } from '../services/errors.js';
 import { closeGently } from './linger.js';
 import { parseJsonBody } from './json-body.js';
 
@@ -92,6 +92,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return sendError(reply, 400, 'invalid_request',
         `${first.path}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`, { issues });
     }
+    if (err instanceof StoreFullError) return sendError(reply, 507, err.code, err.message);
     if (err instanceof StoreUnavailableError) {
       reply.header('retry-after', '5');
       return sendError(reply, 503, err.code, err.message);

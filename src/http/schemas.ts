@@ -22,12 +22,13 @@ const ERROR_TEXT: Record<number, string> = {
   415: 'Unsupported Content-Type',
   422: 'Well-formed but unusable: a spec that cannot train on this dataset, a row of the wrong width',
   429: 'Too many requests, or the job queue is full: retry after the Retry-After header',
-  503: 'Overloaded or shutting down: retry later',
+  503: 'Overloaded, shutting down, or the database unavailable: retry later (Retry-After)',
+  507: 'The disk under the store is full: delete datasets or models to free space',
 };
 
-/** Error responses for the given statuses, plus those every route can give (401, 429, 503). */
+/** Error responses for the given statuses, plus those every route can give (401, 429, 503, 507). */
 export function errorResponses(...statuses: number[]) {
-  const all = [...new Set([...statuses, 401, 429, 503])].sort();
+  const all = [...new Set([...statuses, 401, 429, 503, 507])].sort();
   return Object.fromEntries(all.map((s) => [s, ErrorBody.describe(ERROR_TEXT[s])]));
 }
 

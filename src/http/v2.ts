@@ -147,6 +147,7 @@ async function v2Protocol(app: FastifyInstance, opts: { healthOnly: boolean }) {
   app.addHook('preClose', async () => { closing = true; });
   const notReady = (): string | null => {
     if (closing || !jobs.ready()) return 'the service is shutting down: retry on another instance or shortly';
+    if (!app.store.healthy()) return 'the service cannot write to its database (see its log): retry on another instance';
     if (!started) return 'the service is starting: retry shortly';
     return null;
   };

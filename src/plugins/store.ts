@@ -9,7 +9,7 @@ import { openSqliteStore } from '../store/sqlite/index.js';
 
 async function open(app: FastifyInstance) {
   const { databaseUrl, databasePath } = app.config;
-  if (!databaseUrl) return openSqliteStore<JobSpec>(databasePath);
+  if (!databaseUrl) return openSqliteStore<JobSpec>(databasePath, (what) => app.log.error(what));
   const where = new URL(databaseUrl);
   try {
     return await openPostgresStore<JobSpec>(databaseUrl, (err) => app.log.warn({ err: err.message }, 'database notifications connection'));

@@ -2,7 +2,7 @@
 // details, and the kind of refusal. Only src/http/errors.ts turns a kind into a status and headers.
 import type { DataErrorKind } from '../data/errors.js';
 
-export { StoreUnavailableError } from '../store/errors.js';
+export { StoreFullError, StoreUnavailableError } from '../store/errors.js';
 
 /** The parsers' kinds, and: not_found, conflict (the resource's state forbids it), busy (retry after
  *  retryAfterSeconds), unavailable (shutting down), invalid_tensor (V2's malformed input). */

@@ -16,3 +16,13 @@ export class StoreOpenError extends Error {
     this.name = 'StoreOpenError';
   }
 }
+
+/** The disk under the store is full: nothing more can be written until space is freed. */
+export class StoreFullError extends Error {
+  readonly kind = 'storage_full' as const;
+  readonly code = 'storage_full';
+  constructor(where: string, cause?: unknown) {
+    super(`the disk holding ${where} is full: delete datasets or models to free space, or give the service more disk`, { cause });
+    this.name = 'StoreFullError';
+  }
+}

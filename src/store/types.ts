@@ -218,5 +218,7 @@ export interface Store<S extends StoredSpec = StoredSpec> {
   models: ModelStore;
   nodes: NodeStore;
   bus: Bus;
+  /** False once the store can no longer take writes (its file deleted under it): readiness goes down. */
+  healthy(): boolean;
   close(): Promise<void>;
 }

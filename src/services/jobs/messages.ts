@@ -6,8 +6,10 @@ import type { EpochMetrics } from '../../engine/types.js';
 import type { Dataset, DatasetData } from '../../store/types.js';
 import type { FaultInjection, JobSpec } from './spec.js';
 
-/** Control word shared with a training worker: the main thread stores, the worker polls per minibatch. */
+/** Control word shared with a training worker (control[0]): the main thread stores, the worker polls per minibatch. */
 export const CONTROL = { run: 0, cancel: 1, interrupt: 2 } as const;
+/** control[ACK]: the last epoch whose checkpoint the main thread has written (or given up on). */
+export const ACK = 1;
 
 export interface TrainTask {
   jobId: string;
@@ -17,7 +19,7 @@ export interface TrainTask {
   data: DatasetData;
   /** The engine's training state saved after the last epoch, or null for a fresh start. */
   checkpoint: Uint8Array | null;
-  /** Int32Array(1) over it: CONTROL.run, .cancel or .interrupt. */
+  /** Int32Array(2) over it: [CONTROL.run, .cancel or .interrupt; the last epoch written (ACK)]. */
   control: SharedArrayBuffer;
   /** Wall-clock time (ms since epoch) past which the job stops and keeps its best model, or null. */
   deadline: number | null;

@@ -7,11 +7,11 @@ import type { Logger } from 'pino';
 import { Piscina } from 'piscina';
 import type { Config } from '../../config.js';
 import type { EpochMetrics } from '../../engine/types.js';
-import { StoreUnavailableError } from '../../store/errors.js';
+import { StoreFullError, StoreUnavailableError } from '../../store/errors.js';
 import type { Dataset, EpochRecord, Job, Store } from '../../store/types.js';
 import { workerPath } from '../worker-path.js';
 import type { JobEvents } from './events.js';
-import { CONTROL, transferables, type TrainTask, type WorkerMessage } from './messages.js';
+import { ACK, CONTROL, transferables, type TrainTask, type WorkerMessage } from './messages.js';
 import type { JobSpec } from './spec.js';
 
 /** What only the runner knows of a running job: where it is inside the epoch, and how fast it goes. */
@@ -117,7 +117,8 @@ export function createRunner(deps: {
       void events.status(job.id);
       return;
     }
-    const control = new Int32Array(new SharedArrayBuffer(4));
+    const control = new Int32Array(new SharedArrayBuffer(8));
+    control[ACK] = job.epoch;
     const channel = new MessageChannel();
     const l: Live = {
       control, cancelled: false, epochsDone: job.epoch, fraction: 0, samplesPerSec: null,
@@ -156,9 +157,19 @@ export function createRunner(deps: {
         final = m;
         arrived();
       } else {
-        handled = handled.then(() => onMessage(job, l, m)).catch((err) => {
+        const written = () => {
+          if (m.type !== 'epoch') return;
+          Atomics.store(control, ACK, m.metrics.epoch);
+          Atomics.notify(control, ACK);
+        };
+        handled = handled.then(() => onMessage(job, l, m)).finally(written).catch(async (err) => {
           log.error({ err, jobId: job.id }, 'could not record what the worker reported');
           lost(job.id, 'store');
+          if (err instanceof StoreFullError) {
+            // The job cannot go on here; it fails, saying why, rather than coming back to fail again.
+            await store.jobs.fail(job.id, { code: 'storage_full', message: err.message }, node).catch(() => {});
+            void events.status(job.id);
+          }
         });
       }
     });

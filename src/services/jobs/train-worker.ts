@@ -3,7 +3,7 @@
 // checkpoint) and the final model back over the job's MessagePort. It touches no store.
 import { setPriority } from 'node:os';
 import { createTrainer, EngineError } from '../../engine/index.js';
-import { CONTROL, type StopReason, type TrainTask, type WorkerMessage } from './messages.js';
+import { ACK, CONTROL, type StopReason, type TrainTask, type WorkerMessage } from './messages.js';
 import { engineSpecs } from './resolve.js';
 import { trainingData } from './training-data.js';
 
@@ -57,6 +57,7 @@ function trainJob(task: TrainTask, post: (m: WorkerMessage, transfer?: ArrayBuff
     const state = trainer.saveState();
     post({ type: 'epoch', metrics, state }, [state.buffer as ArrayBuffer]);
     if (shouldStop()) break;
+    waitForWrite(control, metrics.epoch - 1);
   }
 
   const signal = Atomics.load(control, 0);
@@ -75,6 +76,19 @@ function trainJob(task: TrainTask, post: (m: WorkerMessage, transfer?: ArrayBuff
       featureNames: task.dataset.featureNames, targetName: task.dataset.targetName,
     });
     post({ type: 'done', reason, model, bestEpoch: trainer.bestEpoch ?? trainer.epochsDone }, [model.buffer as ArrayBuffer]);
+  }
+}
+
+/**
+ * Backpressure: the worker starts no epoch while more than one checkpoint it posted is still unwritten
+ * (the main thread stores the epoch it last wrote in control[1]), so a job whose checkpoints are large
+ * or whose store is slow cannot run ahead and pile states up in memory. A stop signal ends the wait.
+ */
+function waitForWrite(control: Int32Array, epoch: number): void {
+  for (;;) {
+    const written = Atomics.load(control, ACK);
+    if (written >= epoch || Atomics.load(control, 0) !== CONTROL.run) return;
+    Atomics.wait(control, ACK, written, 100);
   }
 }
 

@@ -28,6 +28,7 @@ export async function openPostgresStore<S extends StoredSpec>(url: string, onErr
       models: createModelStore(pool),
       nodes: createNodeStore(pool),
       bus,
+      healthy: () => true, // an unreachable database is reported per query, as unavailable
       async close() {
         await bus.close();
         await pool.end();

@@ -6,6 +6,7 @@ import { createLocalBus } from '../bus.js';
 import { StoreOpenError } from '../errors.js';
 import type { Store, StoredSpec } from '../types.js';
 import { createDatasetStore } from './datasets.js';
+import { createGuard } from './guard.js';
 import { migrate, openDatabase, type AppliedMigration } from './db.js';
 import { createJobStore } from './jobs.js';
 import { createModelStore } from './models.js';
@@ -31,7 +32,7 @@ function lockFile(path: string): Database.Database {
   }
 }
 
-export function openSqliteStore<S extends StoredSpec>(path: string): { store: Store<S>; applied: AppliedMigration[] } {
+export function openSqliteStore<S extends StoredSpec>(path: string, onEvent?: (what: string) => void): { store: Store<S>; applied: AppliedMigration[] } {
   let db: Database.Database;
   let lock: Database.Database;
   try {
@@ -43,16 +44,19 @@ export function openSqliteStore<S extends StoredSpec>(path: string): { store: St
     throw new StoreOpenError(`cannot open the database ${path}: ${(err as Error).message}`, err);
   }
   const applied = migrate(db);
+  const guard = createGuard(path, onEvent);
   return {
     applied,
     store: {
       kind: 'sqlite',
-      datasets: createDatasetStore(db),
-      jobs: createJobStore<S>(db),
-      models: createModelStore(db),
-      nodes: createNodeStore(db),
+      datasets: guard.wrap(createDatasetStore(db)),
+      jobs: guard.wrap(createJobStore<S>(db)),
+      models: guard.wrap(createModelStore(db)),
+      nodes: guard.wrap(createNodeStore(db)),
       bus: createLocalBus(),
+      healthy: guard.healthy,
       close: async () => {
+        guard.close();
         db.close();
         lock.close();
       },
