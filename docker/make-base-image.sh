@@ -43,12 +43,13 @@ cp -a "$prefix/include/node" "$root/usr/local/include/node"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
 chroot "$root" /bin/sh -c 'groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node'
-chroot "$root" /usr/local/bin/node -e 'process.exit(0)' || die "the copied node does not run in the new root"
+env -u NODE_EXTRA_CA_CERTS chroot "$root" /usr/local/bin/node -e 'process.exit(0)' \
+  || die "the copied node does not run in the new root"
 
 echo "make-base-image: importing as $name"
 tar -C "$root" -c . | timeout 300 "$engine" import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV npm_config_nodedir=/usr/local' \
   --change 'CMD ["node"]' \
-  - "$name" >/dev/null
+  - "$name" >"$tmp/import.log" 2>&1 || { cat "$tmp/import.log" >&2; die "$engine import failed"; }
 echo "make-base-image: $name made from bookworm minbase + node $("$node_bin" -v)"

@@ -50,7 +50,7 @@ if [ "$engine" = podman ]; then
     work_apt=$(mktemp /tmp/container-smoke-apt.XXXXXX)
     ok=0
     # With recommends: podman's bring netavark/iptables (bridge networks), debootstrap's the keyring.
-    for attempt in 1 2 3 4; do                # another apt-get may hold the lock for a while
+    for _ in 1 2 3 4; do                      # another apt-get may hold the lock for a while
       if timeout 180 apt-get -o DPkg::Lock::Timeout=120 update -qq >"$work_apt" 2>&1 &&
          DEBIAN_FRONTEND=noninteractive timeout 600 apt-get -o DPkg::Lock::Timeout=120 install -y -qq \
            "${need[@]}" </dev/null >>"$work_apt" 2>&1; then
