@@ -23,12 +23,19 @@ major=$("$node_bin" -p 'process.versions.node.split(".")[0]')
 [ -f "$prefix/include/node/node.h" ] || die "no Node headers in $prefix/include/node"
 [ -f "$prefix/lib/node_modules/npm/bin/npm-cli.js" ] || die "no npm in $prefix/lib/node_modules/npm"
 
-tmp=$(mktemp -d /tmp/make-base-image.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/make-base-image.XXXXXX")
 root=$tmp/rootfs
+cleanup() {
+  # debootstrap mounts /proc and /sys in the new root; an interrupted run can leave them mounted.
+  local m
+  for m in $(grep -o " $root/[^ ]*" /proc/mounts 2>/dev/null | sort -r); do umount -l "$m" || true; done
+  rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 
 echo "make-base-image: debootstrap --variant=minbase bookworm from $mirror"
-if ! timeout 600 debootstrap --variant=minbase bookworm "$root" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
+if ! debootstrap --variant=minbase bookworm "$root" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
   tail -n 30 "$tmp/debootstrap.log" >&2
   die "debootstrap failed"
 fi
@@ -47,7 +54,7 @@ env -u NODE_EXTRA_CA_CERTS chroot "$root" /usr/local/bin/node -e 'process.exit(0
   || die "the copied node does not run in the new root"
 
 echo "make-base-image: importing as $name"
-tar -C "$root" -c . | timeout 300 "$engine" import \
+tar -C "$root" -c . | "$engine" import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV npm_config_nodedir=/usr/local' \
   --change 'CMD ["node"]' \

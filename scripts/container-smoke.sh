@@ -27,6 +27,38 @@ log() { printf '[container-smoke %4ss] %s\n' "$SECONDS" "$*"; }
 skip() { echo "container-smoke: SKIPPED: $*"; exit 0; }
 fail() { echo "container-smoke: FAILED: $*" >&2; exit 1; }
 
+# bounded SECONDS CMD...: CMD under a timeout, in the background, waited for. bash runs a trap only
+# once the foreground command returns; `wait` returns at the signal, so a CI timeout (SIGTERM) gets to
+# the cleanup at once, and on_signal stops CMD (timeout makes it a process group of its own).
+# The script's own output, kept on fds 3 and 4: a signal can arrive while a redirected command runs
+# (the build into build.log), and its trap and the cleanup must still be seen.
+exec 3>&1 4>&2
+child=""
+bounded() {
+  local t=$1 rc=0
+  shift
+  timeout "$t" "$@" &
+  child=$!
+  wait "$child" || rc=$?
+  child=""
+  return "$rc"
+}
+on_signal() {
+  exec 1>&3 2>&4
+  set +e
+  trap - ERR
+  trap '' INT TERM HUP
+  echo "container-smoke: interrupted; stopping what runs and cleaning up" >&2
+  rm -f "${work_apt:-}"
+  if [ -n "$child" ]; then
+    kill -TERM -- "-$child" 2>/dev/null
+    for _ in $(seq 20); do kill -0 "$child" 2>/dev/null || break; sleep 1; done
+    kill -KILL -- "-$child" 2>/dev/null
+  fi
+  exit 130
+}
+trap on_signal INT TERM HUP
+
 # ---------------------------------------------------------------- the engine
 engine=${SMOKE_ENGINE:-}
 if [ -z "$engine" ]; then
@@ -51,8 +83,8 @@ if [ "$engine" = podman ]; then
     ok=0
     # With recommends: podman's bring netavark/iptables (bridge networks), debootstrap's the keyring.
     for _ in 1 2 3 4; do                      # another apt-get may hold the lock for a while
-      if timeout 180 apt-get -o DPkg::Lock::Timeout=120 update -qq >"$work_apt" 2>&1 &&
-         DEBIAN_FRONTEND=noninteractive timeout 600 apt-get -o DPkg::Lock::Timeout=120 install -y -qq \
+      if bounded 180 apt-get -o DPkg::Lock::Timeout=120 update -qq >"$work_apt" 2>&1 &&
+         DEBIAN_FRONTEND=noninteractive bounded 600 apt-get -o DPkg::Lock::Timeout=120 install -y -qq \
            "${need[@]}" </dev/null >>"$work_apt" 2>&1; then
         ok=1; break
       fi
@@ -75,6 +107,9 @@ work=$(mktemp -d /tmp/container-smoke.XXXXXX)
 dangling_before=$work/dangling-before
 $E images -q --no-trunc --filter dangling=true 2>/dev/null | sort -u >"$dangling_before" \
   || fail "$E images does not work"
+# podman build's working containers (an interrupted build leaves them): those present before stay.
+external_before=$work/external-before
+if [ "$E" = podman ]; then podman ps -a --external -q --no-trunc 2>/dev/null | sort -u >"$external_before"; fi
 base=node:20-bookworm-slim
 [ "$E" = podman ] && base=docker.io/library/node:20-bookworm-slim
 base_added=0
@@ -84,18 +119,21 @@ compose_up=0
 # compose SECONDS ARGS...: podman-compose or docker compose on docker/compose.yaml, under a timeout.
 compose() {
   local t=$1; shift
-  if [ "$E" = podman ]; then timeout "$t" podman-compose -p "$PROJ" -f "$COMPOSE_FILE" "$@"
-  else timeout "$t" docker compose -p "$PROJ" -f "$COMPOSE_FILE" "$@"; fi
+  if [ "$E" = podman ]; then bounded "$t" podman-compose -p "$PROJ" -f "$COMPOSE_FILE" "$@"
+  else bounded "$t" docker compose -p "$PROJ" -f "$COMPOSE_FILE" "$@"; fi
 }
 
 cleanup() {
   local rc=$?
+  exec 1>&3 2>&4
   set +e
   trap - ERR
+  trap '' INT TERM HUP
   if [ "$rc" != 0 ]; then
     log "diagnostics:"
     $E ps -a --filter "name=$CTR" --filter "name=$PROJ" 2>/dev/null
     for c in "$CTR" $($E ps -aq --filter "label=com.docker.compose.project=$PROJ" 2>/dev/null); do
+      $E inspect "$c" >/dev/null 2>&1 || continue
       echo "--- logs of $c (last 40 lines)"; timeout 20 $E logs --tail 40 "$c" 2>&1
     done
     [ "$built" = 0 ] && [ -s "$work/build.log" ] && { echo "--- build log (last 40 lines)"; tail -n 40 "$work/build.log"; }
@@ -111,6 +149,10 @@ cleanup() {
       timeout 60 podman rm -f -t 0 "$c" >/dev/null 2>&1
     done
     podman pod exists "pod_$PROJ" 2>/dev/null && timeout 60 podman pod rm -f "pod_$PROJ" >/dev/null 2>&1
+    for c in $(podman ps -a --external -q --no-trunc 2>/dev/null | sort -u | comm -13 "$external_before" -); do
+      timeout 60 podman rm -f "$c" >/dev/null 2>&1 ||
+        { command -v buildah >/dev/null && timeout 60 buildah rm "$c" >/dev/null 2>&1; }
+    done
   else
     timeout 60 docker rm -f "$CTR" >/dev/null 2>&1
     for c in $(docker ps -aq --filter "label=com.docker.compose.project=$PROJ" 2>/dev/null); do
@@ -125,11 +167,15 @@ cleanup() {
     # Ours, the base if we pulled or made it, and the build stages it left (new dangling images).
     $E image inspect "$IMG" >/dev/null 2>&1 && timeout 60 $E rmi -f "$IMG" >/dev/null 2>&1
     [ "$base_added" = 1 ] && timeout 60 $E rmi -f "$base" >/dev/null 2>&1
-    for id in $($E images -q --no-trunc --filter dangling=true 2>/dev/null | sort -u | comm -13 "$dangling_before" -); do
-      timeout 60 $E rmi -f "$id" >/dev/null 2>&1
+    for _ in 1 2 3; do                      # a layer goes only once the layers built on it have
+      for id in $($E images -q --no-trunc --filter dangling=true 2>/dev/null | sort -u | comm -13 "$dangling_before" -); do
+        timeout 60 $E rmi -f "$id" >/dev/null 2>&1
+      done
     done
   fi
-  rm -rf "$work"
+  # An interrupted debootstrap (under $work) can leave /proc and /sys mounted in its new root.
+  for m in $(grep -o " $work/[^ ]*" /proc/mounts 2>/dev/null | sort -r); do umount -l "$m"; done
+  rm -rf --one-file-system "$work"
   local left
   left=$( { $E ps -aq --filter "name=$CTR"; $E ps -aq --filter "label=com.docker.compose.project=$PROJ";
             $E volume ls -q | grep -e "$RUN_ID" -e "$PROJ"; } 2>/dev/null | sort -u | tr '\n' ' ')
@@ -138,7 +184,6 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
 trap 'echo "container-smoke: FAILED at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # ---------------------------------------------------------------- helpers
@@ -196,7 +241,7 @@ printf 'a,b,label\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n' >"$work/xor.csv"
 # ---------------------------------------------------------------- the base image
 if $E image inspect "$base" >/dev/null 2>&1; then
   log "base image $base: present"
-elif timeout 300 $E pull "$base" >/dev/null 2>&1; then
+elif bounded 300 $E pull "$base" >/dev/null 2>&1; then
   base_added=1
   log "base image $base: pulled"
 else
@@ -204,7 +249,7 @@ else
   [ "$(id -u)" = 0 ] || skip "the base image cannot be pulled and making one needs root"
   command -v debootstrap >/dev/null 2>&1 || skip "the base image cannot be pulled and debootstrap is missing"
   base_added=1
-  timeout 900 bash docker/make-base-image.sh "$E" "$base"
+  TMPDIR=$work bounded 900 bash docker/make-base-image.sh "$E" "$base"
 fi
 log "base image size: $(( $($E image inspect -f '{{.Size}}' "$base") / 1000000 )) MB"
 
@@ -222,18 +267,18 @@ elif [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
 fi
 log "building $IMG (log: build.log; takes a few minutes on 2 cores)"
 t0=$SECONDS
-timeout 900 $E "${build[@]}" . >"$work/build.log" 2>&1 || fail "build failed (exit $?)"
+bounded 900 $E "${build[@]}" . >"$work/build.log" 2>&1 || fail "build failed (exit $?)"
 built=1
 log "built in $((SECONDS - t0))s; image size: $(( $($E image inspect -f '{{.Size}}' "$IMG") / 1000000 )) MB"
 user=$($E image inspect -f '{{.Config.User}}' "$IMG")
 [ "$user" = node ] || fail "image user is '$user', not node"
 
 # ---------------------------------------------------------------- run, train, stop, restart
-timeout 60 $E volume create "$VOL" >/dev/null
+bounded 60 $E volume create "$VOL" >/dev/null
 run=(run -d --name "$CTR" -p "127.0.0.1:$PORT:3000" -v "$VOL:/data" "$IMG")
 # podman without systemd says "unable to get systemd connection to add healthchecks": harmless, the
 # check is run by wait_healthy. Kept for the diagnostics only.
-timeout 60 $E "${run[@]}" >/dev/null 2>>"$work/run.err"
+bounded 60 $E "${run[@]}" >/dev/null 2>>"$work/run.err"
 wait_healthy "$CTR" "$PORT"
 log "container $CTR healthy on 127.0.0.1:$PORT"
 
@@ -245,7 +290,7 @@ train "$PORT"
 model=$MODEL_ID
 
 t0=$(date +%s%N)
-timeout $((GRACE + 30)) $E stop -t "$GRACE" "$CTR" >/dev/null 2>>"$work/run.err"
+bounded $((GRACE + 30)) $E stop -t "$GRACE" "$CTR" >/dev/null 2>>"$work/run.err"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 code=$($E inspect -f '{{.State.ExitCode}}' "$CTR")
 [ "$code" = 0 ] || fail "stopped with exit code $code after ${ms} ms (SIGTERM not handled? 137 = killed)"
@@ -253,14 +298,14 @@ code=$($E inspect -f '{{.State.ExitCode}}' "$CTR")
 timeout 30 $E logs "$CTR" 2>&1 | grep -q 'shutting down' || fail "no 'shutting down' in the logs: SIGTERM not seen"
 log "SIGTERM: stopped in ${ms} ms, exit code 0"
 
-timeout 60 $E rm "$CTR" >/dev/null 2>>"$work/run.err"
-timeout 60 $E "${run[@]}" >/dev/null 2>>"$work/run.err"
+bounded 60 $E rm "$CTR" >/dev/null 2>>"$work/run.err"
+bounded 60 $E "${run[@]}" >/dev/null 2>>"$work/run.err"
 wait_healthy "$CTR" "$PORT"
 api GET "$PORT" "/v1/models/$model" >/dev/null
 api POST "$PORT" "/v1/models/$model/predict" '{"instances": [[1, 1]]}' >/dev/null
 log "new container on volume $VOL: model $model still there and predicting"
-timeout $((GRACE + 30)) $E stop -t "$GRACE" "$CTR" >/dev/null 2>>"$work/run.err"
-timeout 60 $E rm "$CTR" >/dev/null 2>>"$work/run.err"
+bounded $((GRACE + 30)) $E stop -t "$GRACE" "$CTR" >/dev/null 2>>"$work/run.err"
+bounded 60 $E rm "$CTR" >/dev/null 2>>"$work/run.err"
 
 # ---------------------------------------------------------------- compose
 if [ "$E" = docker ] && ! docker compose version >/dev/null 2>&1; then
