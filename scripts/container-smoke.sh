@@ -37,7 +37,7 @@ child=""
 bounded() {
   local t=$1 rc=0
   shift
-  timeout "$t" "$@" &
+  timeout "$t" "$@" 3>&- 4>&- &             # fds 3/4 are ours: not for conmon and the like
   child=$!
   wait "$child" || rc=$?
   child=""
@@ -237,6 +237,11 @@ train() {
 }
 
 printf 'a,b,label\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n' >"$work/xor.csv"
+for p in "$PORT" "$COMPOSE_PORT"; do
+  if (: <>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    fail "something already listens on 127.0.0.1:$p: set SMOKE_PORT / SMOKE_COMPOSE_PORT"
+  fi
+done
 
 # ---------------------------------------------------------------- the base image
 if $E image inspect "$base" >/dev/null 2>&1; then
