@@ -7,6 +7,7 @@ import { PACKAGE } from '../package-info.js';
 import { errors } from '../services/errors.js';
 import type { ModelInfo } from '../services/models/index.js';
 import { classify, values } from '../services/models/shape.js';
+import { plainSerializer } from './fast-path.js';
 import { ModelParams } from './schemas.js';
 
 const VersionParams = z.object({
@@ -238,6 +239,8 @@ async function v2Protocol(app: FastifyInstance, opts: { healthOnly: boolean }) {
 
     r.post(`${base}/infer`, {
       bodyLimit: 256 * 1024 * 1024,
+      serializerCompiler: plainSerializer,
+      helmet: false, // an API answer: no page for a browser to protect
       schema: {
         operationId: `v2ModelInfer${op}`, summary: `Inference${path.what}`, tags: ['v2'],
         description: `One input "${INPUT}" [rows, features] of a numeric datatype, data flat or nested. `

@@ -125,13 +125,13 @@ export function createModelService(deps: { config: Config; store: Store }) {
         }
         row = info.featureNames.map((name) => instance[name]);
       }
+      const at = i * info.features;
+      for (let j = 0; j < info.features; j++) x[at + j] = row[j]; // rounds to float32: ±∞ past its range
       for (let j = 0; j < info.features; j++) {
-        const v = Math.fround(row[j]);
-        if (!Number.isFinite(v)) {
+        if (!Number.isFinite(x[at + j])) {
           const cell = Array.isArray(instance) ? `instances[${i}][${j}]` : `instances[${i}].${info.featureNames[j]}`;
           throw errors.invalidInput(`${cell} is ${row[j]}: values must be finite and within float32 range (±3.4e38)`, { field: cell });
         }
-        x[i * info.features + j] = v;
       }
     });
     return x;
