@@ -4,6 +4,7 @@
 
 import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { parseCsv } from '../src/data/csv.js';
 import { startServer } from '../test/helpers/server.js';
@@ -178,4 +179,18 @@ try {
   process.exitCode = 1;
 }
 
-if (json) console.log(JSON.stringify({ csvBytes: bytes, parser, digitLoop: floor, endToEnd: endToEndResult }));
+/** pandas.read_csv on the same file, in the same run, when Debian's python3-pandas is there (else null, quietly). */
+function pandas(file: string): { seconds: number; mbPerSecond: number } | null {
+  const python = '/usr/bin/python3';
+  const script = 'import sys,time,pandas\nt=time.perf_counter()\npandas.read_csv(sys.argv[1])\nprint(time.perf_counter()-t)';
+  const r = spawnSync(python, ['-c', script, file], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const seconds = Number(r.stdout.trim());
+  return { seconds: round(seconds, 2), mbPerSecond: round(bytes / MB / seconds, 1) };
+}
+const peer = pandas(path);
+if (peer && 'mbPerSecond' in endToEndResult) {
+  say(`pandas.read_csv (same file, same run): ${peer.mbPerSecond} MB/s (${peer.seconds} s) → end to end is ${round(endToEndResult.mbPerSecond / peer.mbPerSecond, 2)}× pandas`);
+}
+
+if (json) console.log(JSON.stringify({ csvBytes: bytes, parser, digitLoop: floor, endToEnd: endToEndResult, pandas: peer }));
