@@ -3,9 +3,9 @@
 // (the fault tests take the database away), and removed at the end.
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './server.js';
 
 export interface Cluster { url: string; stop(): void; start(): void; remove(): void }
 
@@ -17,16 +17,6 @@ export function postgresBin(): string | null {
   return dir && existsSync(join(dir, 'initdb')) ? dir : null;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function createCluster(bin: string): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'mlp-pg-'));

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { ParsedDataset, Task } from '../../data/types.js';
+import { bytesOf, datasetData } from '../blobs.js';
 import type { Dataset, DatasetData, DatasetStore } from '../types.js';
 import { query, transaction } from './db.js';
 
@@ -18,14 +19,7 @@ const toDataset = (r: DatasetRow): Dataset => ({
   task: r.task, classes: r.classes, bytes: r.bytes, createdAt: r.created_at,
 });
 
-const bytesOf = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-/** Copies a bytea into a fresh, aligned typed array. */
-function typed<T extends Float32Array | Int32Array | Uint8Array>(blob: Buffer, make: new (buffer: ArrayBuffer) => T): T {
-  const copy = new ArrayBuffer(blob.byteLength);
-  new Uint8Array(copy).set(blob);
-  return new make(copy);
-}
 
 export function createDatasetStore(pool: pg.Pool): DatasetStore {
   return {
@@ -60,13 +54,7 @@ export function createDatasetStore(pool: pg.Pool): DatasetStore {
         'SELECT d.x_type, d.task, b.x, b.y, b.mean, b.std FROM datasets d JOIN dataset_data b ON b.dataset_id = d.id WHERE d.id = $1', [id]);
       const r = rows[0];
       if (!r) return null;
-      return {
-        x: r.x_type === 'u8' ? typed(r.x, Uint8Array) : typed(r.x, Float32Array),
-        labels: r.task === 'classification' ? typed(r.y, Int32Array) : null,
-        targets: r.task === 'regression' ? typed(r.y, Float32Array) : null,
-        mean: typed(r.mean, Float32Array),
-        std: typed(r.std, Float32Array),
-      };
+      return datasetData(r);
     },
     async delete(id) {
       return transaction(pool, async (c) => {

@@ -2,6 +2,7 @@
 // database's clock, and every write of a running job fenced by the claim in the same transaction.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { bytesOf } from '../blobs.js';
 import type { Checkpoint, EpochRecord, Job, JobStatus, JobStore, StoredSpec } from '../types.js';
 import { query, transaction } from './db.js';
 
@@ -26,7 +27,6 @@ function toJob<S extends StoredSpec>(r: JobRow): Job<S> {
 }
 
 const now = () => new Date().toISOString();
-const blob = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 /** Serialises job creation across nodes, so the queue limit holds. */
 const QUEUE_LOCK = 7_463_120_012;
 /** A node's writes for a running job hold only while it still has the job: the fence of every write. */
@@ -100,7 +100,7 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(pool: pg.Pool)
         await query(c, 'INSERT INTO epochs (job_id, epoch, metrics, at) VALUES ($1, $2, $3, $4)', [id, epoch, JSON.stringify(metrics), at]);
         await query(c, `INSERT INTO checkpoints (job_id, epoch, state, updated_at) VALUES ($1, $2, $3, $4)
           ON CONFLICT (job_id) DO UPDATE SET epoch = excluded.epoch, state = excluded.state, updated_at = excluded.updated_at`,
-        [id, epoch, blob(state), at]);
+        [id, epoch, bytesOf(state), at]);
         return true;
       });
     },
@@ -135,7 +135,7 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(pool: pg.Pool)
           model.classes === null ? null : JSON.stringify(model.classes), JSON.stringify(model.featureNames), model.features,
           model.bestEpoch, now(), model.name, version,
         ]);
-        await query(c, 'INSERT INTO model_data (model_id, bytes) VALUES ($1, $2)', [modelId, blob(model.bytes)]);
+        await query(c, 'INSERT INTO model_data (model_id, bytes) VALUES ($1, $2)', [modelId, bytesOf(model.bytes)]);
         return modelId;
       });
     },

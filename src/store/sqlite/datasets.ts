@@ -1,6 +1,7 @@
 // The datasets table family: metadata in `datasets`, the numbers in `dataset_data`.
 import { randomUUID } from 'node:crypto';
 import type { ParsedDataset, Task } from '../../data/types.js';
+import { bytesOf, datasetData } from '../blobs.js';
 import type { Dataset, DatasetData, DatasetStore } from '../types.js';
 import type { Db } from './db.js';
 
@@ -19,16 +20,7 @@ function toDataset(r: DatasetRow): Dataset {
   };
 }
 
-const bytesOf = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-/** Copies a blob into a fresh, aligned typed array (Buffers from SQLite may sit at odd offsets). */
-function typed<T extends Float32Array | Int32Array | Uint8Array>(
-  blob: Buffer, make: new (buffer: ArrayBuffer) => T,
-): T {
-  const copy = new ArrayBuffer(blob.byteLength);
-  new Uint8Array(copy).set(blob);
-  return new make(copy);
-}
 
 export function createDatasetStore(db: Db): DatasetStore {
   const insertMeta = db.prepare(`INSERT INTO datasets (${COLUMNS}) VALUES
@@ -76,13 +68,7 @@ export function createDatasetStore(db: Db): DatasetStore {
         | { x_type: 'u8' | 'f32'; x: Buffer; y: Buffer; mean: Buffer; std: Buffer; task: Task }
         | undefined;
       if (!r) return null;
-      return {
-        x: r.x_type === 'u8' ? typed(r.x, Uint8Array) : typed(r.x, Float32Array),
-        labels: r.task === 'classification' ? typed(r.y, Int32Array) : null,
-        targets: r.task === 'regression' ? typed(r.y, Float32Array) : null,
-        mean: typed(r.mean, Float32Array),
-        std: typed(r.std, Float32Array),
-      };
+      return datasetData(r);
     },
     async delete(id: string) {
       return db.transaction(() => {

@@ -1,6 +1,7 @@
 // The jobs table family: jobs, their per-epoch metrics and their latest checkpoint, and the
 // hand-over of a finished job's model. Every state change that spans tables is one transaction.
 import { randomUUID } from 'node:crypto';
+import { bytesOf } from '../blobs.js';
 import type {
   Checkpoint, EpochRecord, Job, JobStatus, JobStore, NewModel, StoredSpec,
 } from '../types.js';
@@ -28,7 +29,6 @@ function toJob<S extends StoredSpec>(r: JobRow): Job<S> {
 }
 
 const now = () => new Date().toISOString();
-const blob = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobStore<S> {
   const insert = db.prepare(`INSERT INTO jobs (id, dataset_id, status, spec, epochs, created_at, updated_at)
@@ -102,7 +102,7 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
     }).changes > 0;
     if (!updated) return false; // cancelled, finished or taken meanwhile: the epoch belongs to no run
     insertEpoch.run(id, epoch, JSON.stringify(metrics), at);
-    upsertCheckpoint.run(id, epoch, blob(state), at);
+    upsertCheckpoint.run(id, epoch, bytesOf(state), at);
     return true;
   });
 
@@ -117,7 +117,7 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
       feature_names: JSON.stringify(model.featureNames), features: model.features,
       best_epoch: model.bestEpoch, at: now(),
     });
-    insertModelData.run(modelId, blob(model.bytes));
+    insertModelData.run(modelId, bytesOf(model.bytes));
     return modelId;
   });
 
