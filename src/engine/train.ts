@@ -25,8 +25,9 @@ import type { EpochMetrics, NetworkSpec, TrainingData, TrainingSpec } from './ty
 export interface RunEpochHooks {
   /** Asked before every minibatch; true abandons the epoch (runEpoch then returns null). */
   shouldStop?: () => boolean;
-  /** Fraction of the epoch's training rows done, at most once per progressIntervalMs. */
-  onProgress?: (fraction: number) => void;
+  /** Fraction of the epoch's training rows done, and the mean cost per row over them so far (before
+   *  the L2 term, which the epoch's loss adds at its end), at most once per progressIntervalMs. */
+  onProgress?: (fraction: number, runningLoss: number) => void;
   progressIntervalMs?: number;
 }
 
@@ -313,7 +314,7 @@ export function createTrainer(
         const now = performance.now();
         if (now - lastProgress >= progressIntervalMs) {
           lastProgress = now;
-          onProgress((start + rows) / nTrain);
+          onProgress((start + rows) / nTrain, trainTally.cost / trainTally.rows);
         }
       }
     }

@@ -72,7 +72,8 @@ export default async function jobRoutes(app: FastifyInstance) {
   r.get('/v1/jobs/:id/events', {
     schema: {
       operationId: 'streamJobEvents', summary: "A job's progress as Server-Sent Events", tags: ['jobs'],
-      description: 'Events: `epoch` (id = the epoch number; the same object as /epochs returns), `progress` inside long epochs, '
+      description: 'Events: `epoch` (id = the epoch number; the same object as /epochs returns), `progress` inside long epochs '
+        + '({epoch, fraction, loss (the running mean training cost), progress, samplesPerSec, etaSeconds}), '
         + '`status` (the job) on every state change. A late client first gets the epochs so far, or those after Last-Event-ID. '
         + 'The stream ends after the final status.',
       params: IdParams,

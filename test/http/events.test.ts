@@ -58,6 +58,8 @@ describe('GET /v1/jobs/{id}/events', () => {
       expect(p.data.fraction).toBeGreaterThan(0);
       expect(p.data.fraction).toBeLessThanOrEqual(1);
       expect(p.data.progress).toBeLessThanOrEqual(1);
+      expect(p.data.loss).toBeGreaterThan(0); // the running training loss, so a long epoch's curve draws as it goes
+      expect(Number.isFinite(p.data.loss)).toBe(true);
     }
     // The epoch objects are the ones /epochs returns.
     const stored = (await api.get(`/v1/jobs/${job.id}/epochs`)).body.epochs;

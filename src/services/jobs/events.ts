@@ -7,6 +7,8 @@ import type { JobSpec } from './spec.js';
 
 export interface Progress {
   epoch: number; fraction: number; progress: number; samplesPerSec: number; etaSeconds: number | null;
+  /** The epoch's mean training cost per row so far (without the L2 term the epoch's loss adds). */
+  loss: number;
 }
 
 export type JobEvent =

@@ -34,7 +34,7 @@ export type StopReason = 'completed' | 'early_stopping' | 'time_limit' | 'cancel
 
 export type WorkerMessage =
   | { type: 'started'; resumedFromEpoch: number; trainRows: number }
-  | { type: 'progress'; epoch: number; fraction: number; samplesPerSec: number }
+  | { type: 'progress'; epoch: number; fraction: number; loss: number; samplesPerSec: number }
   | { type: 'epoch'; metrics: EpochMetrics; state: Uint8Array }
   | { type: 'done'; reason: StopReason; model: Uint8Array | null; bestEpoch: number | null }
   | { type: 'failed'; code: string; message: string };

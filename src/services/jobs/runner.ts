@@ -214,7 +214,9 @@ export function createRunner(deps: {
       l.fraction = m.fraction;
       l.samplesPerSec = m.samplesPerSec;
       const v = deps.view(job);
-      void events.progress(job.id, { epoch: m.epoch, fraction: m.fraction, progress: v.progress, samplesPerSec: m.samplesPerSec, etaSeconds: v.etaSeconds });
+      void events.progress(job.id, {
+        epoch: m.epoch, fraction: m.fraction, loss: m.loss, progress: v.progress, samplesPerSec: m.samplesPerSec, etaSeconds: v.etaSeconds,
+      });
       writeProgress(job, l, m.samplesPerSec);
     } else if (m.type === 'epoch') {
       const record = epochRecord(m.metrics, new Date().toISOString());

@@ -48,8 +48,8 @@ function trainJob(task: TrainTask, post: (m: WorkerMessage, transfer?: ArrayBuff
     const metrics = trainer.runEpoch({
       shouldStop,
       progressIntervalMs: task.progressIntervalMs,
-      onProgress: (fraction) => post({
-        type: 'progress', epoch, fraction,
+      onProgress: (fraction, loss) => post({
+        type: 'progress', epoch, fraction, loss,
         samplesPerSec: (fraction * trainRows) / Math.max(1e-3, (Date.now() - started) / 1000),
       }),
     });
