@@ -21,10 +21,12 @@ function own(body: object, key: string): unknown {
 export function parseJsonDataset(body: unknown, options: JsonDatasetOptions = {}): ParsedDataset {
   const task = checkTask(options.task);
   const limits = resolveLimits(options);
+  if (body === undefined) throw invalid('the body is empty: send {"features": number[][], "labels": (number|string)[]}');
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalid('the body must be an object {"features": number[][], "labels": (number|string)[]}');
   }
-  const unknown = Object.keys(body).filter((k) => k !== 'features' && k !== 'labels');
+  // __proto__ is refused at the HTTP edge before a body gets here; as a parsed own key it is never read.
+  const unknown = Object.keys(body).filter((k) => k !== 'features' && k !== 'labels' && k !== '__proto__');
   if (unknown.length > 0) {
     throw invalid(`unknown key(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the body holds "features" and "labels" only `
       + '(name, target, task and classNames go in the query string)', { field: unknown[0], unknown });

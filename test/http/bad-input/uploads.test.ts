@@ -237,7 +237,7 @@ describe('JSON datasets', () => {
   });
 
   it('refuses an empty body', async () => {
-    await refusedUpload(() => postJson(path, ''), 400, 'invalid_json', /^the body is empty/);
+    await refusedUpload(() => postJson(path, ''), 400, 'invalid_json_dataset', /^the body is empty/);
   });
 
   it('refuses a body that is not the dataset object, naming the missing field', async () => {
@@ -295,7 +295,7 @@ describe('JSON datasets', () => {
   it('refuses 40 000 nested objects (as deep as fits under the limit)', async () => {
     const body = '{"a":'.repeat(40_000) + '1' + '}'.repeat(40_000);
     expect(body.length).toBeLessThan(MAX_UPLOAD_BYTES);
-    await refusedUpload(() => postJson(path, body), 400, 'invalid_json_dataset', /^features must be an array/);
+    await refusedUpload(() => postJson(path, body), 400, 'invalid_json_dataset', /^unknown key\(s\) "a"/);
   });
 });
 
