@@ -4,6 +4,8 @@ import { apiKey, forgetApiKey, setKeyPrompt } from './api.js';
 import { datasetsView } from './views/datasets.js';
 import { jobView } from './views/job.js';
 import { jobsView } from './views/jobs.js';
+import { compareView } from './views/compare.js';
+import { modelView } from './views/model.js';
 import { modelsView } from './views/models.js';
 import { newJobView } from './views/new-job.js';
 
@@ -22,11 +24,13 @@ function route(): void {
   const section = parts[0] ?? 'jobs';
   if (section === 'jobs' && parts[1]) cleanup = jobView(main, decodeURIComponent(parts[1]));
   else if (section === 'datasets') cleanup = datasetsView(main);
+  else if (section === 'models' && parts[1]) cleanup = modelView(main, decodeURIComponent(parts[1]));
   else if (section === 'models') cleanup = modelsView(main);
+  else if (section === 'compare') cleanup = compareView(main, (query.get('jobs') ?? '').split(',').filter(Boolean));
   else if (section === 'new') cleanup = newJobView(main, query);
   else cleanup = jobsView(main);
   for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a[data-section]')) {
-    link.toggleAttribute('aria-current', link.dataset.section === (section === 'jobs' && parts[1] ? 'jobs' : section));
+    link.toggleAttribute('aria-current', link.dataset.section === (section === 'compare' ? 'jobs' : section));
   }
   document.title = `${section === 'new' ? 'New job' : section[0].toUpperCase() + section.slice(1)} · MLP service`;
 }
