@@ -5,7 +5,7 @@
 // follows its container's width. The number of plotted points is mirrored in data-points.
 import uPlot from 'uplot';
 import type { Epoch } from './api.js';
-import { h, num } from './dom.js';
+import { h, legendNumber, num } from './dom.js';
 
 export interface Series {
   label: string;
@@ -45,13 +45,6 @@ const HEIGHT = 240;
 /** Epochs are whole numbers: the x axis never ticks at 1.5. */
 const EPOCH_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000];
 const AXIS = { stroke: '#4b5563', grid: { stroke: '#e5e7eb' }, ticks: { stroke: '#e5e7eb' } };
-
-/** The legend's figure: four significant digits, an exponent once it would be long. */
-export function legendNumber(v: number | null | undefined): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  const a = Math.abs(v);
-  return a !== 0 && (a >= 1e6 || a < 1e-4) ? v.toExponential(3) : v.toPrecision(4);
-}
 
 export function lineChart(container: HTMLElement, options: ChartOptions): LineChart {
   let log = false;

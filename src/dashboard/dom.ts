@@ -118,6 +118,13 @@ export function num(x: number | null | undefined, digits = 3): string {
   return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
 
+/** A chart legend's figure: four significant digits, an exponent once it would be long. */
+export function legendNumber(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  const a = Math.abs(v);
+  return a !== 0 && (a >= 1e6 || a < 1e-4) ? v.toExponential(3) : v.toPrecision(4);
+}
+
 export function percent(x: number | null | undefined): string {
   return x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`;
 }
