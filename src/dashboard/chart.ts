@@ -44,6 +44,11 @@ export interface ChartOptions {
 const HEIGHT = 240;
 /** Epochs are whole numbers: the x axis never ticks at 1.5. */
 const EPOCH_STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000];
+/**
+ * Tick steps for the y axis from 1e-30 to 1e306. uPlot's own stop at 1e16, so a diverged loss of 1e45
+ * found no step and drew an axis without a single label.
+ */
+const Y_STEPS = Array.from({ length: 337 }, (_, i) => i - 30).flatMap((e) => [1, 2, 2.5, 5].map((m) => Number(`${m}e${e}`)));
 const AXIS = { stroke: '#4b5563', grid: { stroke: '#e5e7eb' }, ticks: { stroke: '#e5e7eb' } };
 
 export function lineChart(container: HTMLElement, options: ChartOptions): LineChart {
@@ -79,13 +84,15 @@ export function lineChart(container: HTMLElement, options: ChartOptions): LineCh
     height: HEIGHT,
     scales: {
       x: { time: false },
-      y: log ? { distr: 3, log: 10 } : options.range ? { range: options.range } : {},
+      // Whole decades on a log scale: a run that stays within one decade still gets labelled ticks.
+      y: log ? { distr: 3, log: 10, range: (_u, min, max) => uPlot.rangeLog(min, max, 10, true) }
+        : options.range ? { range: options.range } : {},
     },
     axes: [
       { ...AXIS, label: options.xLabel, incrs: options.integerX ? EPOCH_STEPS : undefined,
-        values: (_u, splits) => splits.map((v) => num(v)) },
+        values: (_u, splits) => splits.map((v) => (v == null ? '' : num(v))) },
       // A fixed width and compact labels: the axis is drawn whatever the magnitude.
-      { ...AXIS, label: options.yLabel, size: 64, values: (_u, splits) => splits.map((v) => num(v)) },
+      { ...AXIS, label: options.yLabel, size: 64, incrs: Y_STEPS, values: (_u, splits) => splits.map((v) => (v == null ? '' : num(v))) },
     ],
     series: [
       { label: options.xLabel, value: (_u, v) => (v === null ? '—' : num(v, 4)) },

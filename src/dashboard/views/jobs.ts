@@ -77,7 +77,7 @@ function row(job: Job, names: Map<string, string>, selected: Set<string>): HTMLT
     h('td', {}, h('input', { type: 'checkbox', name: 'compare', value: job.id, checked: selected.has(job.id), 'aria-label': `compare job ${job.id}` })),
     h('td', {}, idChip(job.id, `#/jobs/${job.id}`)),
     h('td', {}, statusBadge(job.status),
-      reason ? h('div', { class: 'reason', title: reason }, job.error?.code ?? reason) : null),
+      reason ? h('div', { class: job.error ? 'reason' : 'reason muted', title: reason }, job.error?.code ?? reason) : null),
     h('td', { class: 'wide' },
       h('div', { class: 'progress-cell' },
         progressBar(job.progress, `job ${job.id} progress`),
