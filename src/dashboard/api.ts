@@ -166,7 +166,10 @@ export const api = {
   /** The model's stored evaluations, newest first; null when this service does not keep them (404). */
   evaluations: async (ref: string): Promise<StoredEvaluation[] | null> => {
     try {
-      return (await request<{ items: StoredEvaluation[] }>('GET', `/v1/models/${encodeURIComponent(ref)}/evaluations`)).items;
+      const { items } = await request<{ items: (StoredEvaluation | { id: string; datasetId: string; at: string; scores: Evaluation })[] }>(
+        'GET', `/v1/models/${encodeURIComponent(ref)}/evaluations`);
+      // The route nests the figures under `scores`; flat items are read as they are.
+      return items.map((i) => ('scores' in i ? { ...i.scores, id: i.id, datasetId: i.datasetId, at: i.at } : i));
     } catch (err) {
       // The page asks only after reading the model, so a 404 here means the route is missing (an older service).
       if (err instanceof ApiError && err.status === 404) return null;
