@@ -4,7 +4,8 @@ import type { z } from 'zod';
 import type {
   Dataset as DatasetSchema, DatasetList as DatasetListSchema, Epoch as EpochSchema, EpochList as EpochListSchema,
   Job as JobSchema, JobList as JobListSchema, JobSpecInput as JobSpecInputSchema, Model as ModelSchema,
-  ModelList as ModelListSchema,
+  ModelList as ModelListSchema, EvaluateResponse as EvaluateResponseSchema, PredictResponse as PredictResponseSchema,
+  NodeList as NodeListSchema,
 } from '../http/schemas.js';
 
 // The wire shapes are the server's zod schemas themselves (type-only imports: nothing of zod is bundled).
@@ -14,13 +15,23 @@ export type JobStatus = Job['status'];
 export type Epoch = z.output<typeof EpochSchema>;
 export type Model = z.output<typeof ModelSchema>;
 export type JobSpecInput = z.input<typeof JobSpecInputSchema>;
+export type Evaluation = z.output<typeof EvaluateResponseSchema>;
+/** A stored evaluation (GET /v1/models/{ref}/evaluations), or a fresh one made in this tab. */
+export type StoredEvaluation = Evaluation & { id?: string; datasetId: string; at: string };
+export type PredictResponse = z.output<typeof PredictResponseSchema>;
+export type ServiceNode = z.output<typeof NodeListSchema>['items'][number];
+export type JobSpec = Job['spec'];
 type DatasetList = z.output<typeof DatasetListSchema>;
 type JobList = z.output<typeof JobListSchema>;
 type ModelList = z.output<typeof ModelListSchema>;
 type EpochList = z.output<typeof EpochListSchema>;
 
 /** The body of a `progress` event on the job's stream. */
-export interface Progress { epoch: number; fraction: number; progress: number; samplesPerSec: number; etaSeconds: number | null }
+export interface Progress {
+  epoch: number; fraction: number; progress: number; samplesPerSec: number; etaSeconds: number | null;
+  /** The running training loss of the epoch so far: drawn when the service sends it (it does not yet). */
+  loss?: number;
+}
 
 export const FINISHED: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
@@ -136,6 +147,35 @@ export const api = {
     return request<Dataset>('POST', `/v1/datasets?${query}`, file, 'text/csv');
   },
 
+  /** Two IDX files (MNIST layout), gzipped or not, as multipart parts `images` and `labels`. */
+  uploadIdx: (images: Blob, labels: Blob, options: { name: string; classNames?: string }) => {
+    const query = new URLSearchParams({ name: options.name });
+    if (options.classNames) query.set('classNames', options.classNames);
+    const body = new FormData();
+    body.append('images', images, (images as File).name ?? 'images');
+    body.append('labels', labels, (labels as File).name ?? 'labels');
+    return request<Dataset>('POST', `/v1/datasets?${query}`, body);
+  },
+
   listModels: (limit = 100) => request<ModelList>('GET', `/v1/models?limit=${limit}`),
+  getModel: (ref: string) => request<Model>('GET', `/v1/models/${encodeURIComponent(ref)}`),
+  predict: (ref: string, instances: number[][]) =>
+    request<PredictResponse>('POST', `/v1/models/${encodeURIComponent(ref)}/predict`, json({ instances }), 'application/json'),
+  evaluate: (ref: string, datasetId: string) =>
+    request<Evaluation>('POST', `/v1/models/${encodeURIComponent(ref)}/evaluate`, json({ datasetId }), 'application/json'),
+  /** The model's stored evaluations, newest first; null when this service does not keep them (404). */
+  evaluations: async (ref: string): Promise<StoredEvaluation[] | null> => {
+    try {
+      const { items } = await request<{ items: (StoredEvaluation | { id: string; datasetId: string; at: string; scores: Evaluation })[] }>(
+        'GET', `/v1/models/${encodeURIComponent(ref)}/evaluations`);
+      // The route nests the figures under `scores`; flat items are read as they are.
+      return items.map((i) => ('scores' in i ? { ...i.scores, id: i.id, datasetId: i.datasetId, at: i.at } : i));
+    } catch (err) {
+      // The page asks only after reading the model, so a 404 here means the route is missing (an older service).
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }
+  },
+  listNodes: () => request<{ items: ServiceNode[] }>('GET', '/v1/nodes'),
   deleteModel: (id: string) => request<void>('DELETE', `/v1/models/${encodeURIComponent(id)}`),
 };

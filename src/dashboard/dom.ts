@@ -63,6 +63,33 @@ export function shortId(id: string): string {
   return id.length > 8 ? id.slice(0, 8) : id;
 }
 
+/**
+ * An id as lists show it: the first characters, the whole id on hover (title) and a copy button beside
+ * it, so nobody has to dig an id out of a tooltip. `href` makes the short id a link.
+ */
+export function idChip(id: string, href?: string): HTMLElement {
+  const text = href ? h('a', { href, class: 'mono', title: id }, shortId(id)) : h('span', { class: 'mono', title: id }, shortId(id));
+  return h('span', { class: 'id-chip', 'data-id': id }, text, copyButton(id, 'Copy the full id'));
+}
+
+/** A small button that puts `text` on the clipboard and says so for a moment. */
+export function copyButton(text: string, label = 'Copy'): HTMLButtonElement {
+  const button = h('button', { type: 'button', class: 'copy', title: label, 'aria-label': label, 'data-copy': text }, 'copy');
+  button.addEventListener('click', async (e) => {
+    e.preventDefault();
+    e.stopPropagation();
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = 'copied';
+    } catch {
+      // No clipboard (plain http on another host): select the text so Ctrl+C works.
+      window.prompt('Copy:', text);
+    }
+    setTimeout(() => { button.textContent = 'copy'; }, 1200);
+  });
+  return button;
+}
+
 export function when(iso: string | null): string {
   if (!iso) return '—';
   const d = new Date(iso);
@@ -76,11 +103,26 @@ export function seconds(s: number | null): string {
   return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
 }
 
-export function num(x: number | null | undefined, digits = 4): string {
+/**
+ * A number as people read it in a cell: 3 significant digits, an exponent past a million (a diverged loss
+ * of 1e45 prints as "1.23e+45", never as 46 digits), and "—" for what is missing or not finite.
+ */
+export function num(x: number | null | undefined, digits = 3): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '—';
-  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString();
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 1e6 || a < 1e-4) return x.toExponential(digits - 1).replace(/\.?0+e/, 'e');
+  if (a >= 1000 && Number.isInteger(x)) return x.toLocaleString('en-US');
+  if (a >= 10 ** digits) return Math.round(x).toLocaleString('en-US');
   const s = x.toPrecision(digits);
-  return s.includes('.') && !s.includes('e') ? s.replace(/\.?0+$/, '') : s;
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+
+/** A chart legend's figure: four significant digits, an exponent once it would be long. */
+export function legendNumber(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  const a = Math.abs(v);
+  return a !== 0 && (a >= 1e6 || a < 1e-4) ? v.toExponential(3) : v.toPrecision(4);
 }
 
 export function percent(x: number | null | undefined): string {

@@ -1,9 +1,12 @@
 // The dashboard's entry (bundled by esbuild into dist/public/app.js): hash routes to views, and the
 // dialog that asks for the API key the first time the service answers 401.
-import { apiKey, forgetApiKey, setKeyPrompt } from './api.js';
+import { api, apiKey, forgetApiKey, setKeyPrompt } from './api.js';
+import { h, when } from './dom.js';
 import { datasetsView } from './views/datasets.js';
 import { jobView } from './views/job.js';
 import { jobsView } from './views/jobs.js';
+import { compareView } from './views/compare.js';
+import { modelView } from './views/model.js';
 import { modelsView } from './views/models.js';
 import { newJobView } from './views/new-job.js';
 
@@ -22,11 +25,13 @@ function route(): void {
   const section = parts[0] ?? 'jobs';
   if (section === 'jobs' && parts[1]) cleanup = jobView(main, decodeURIComponent(parts[1]));
   else if (section === 'datasets') cleanup = datasetsView(main);
+  else if (section === 'models' && parts[1]) cleanup = modelView(main, decodeURIComponent(parts[1]));
   else if (section === 'models') cleanup = modelsView(main);
+  else if (section === 'compare') cleanup = compareView(main, (query.get('jobs') ?? '').split(',').filter(Boolean));
   else if (section === 'new') cleanup = newJobView(main, query);
   else cleanup = jobsView(main);
   for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a[data-section]')) {
-    link.toggleAttribute('aria-current', link.dataset.section === (section === 'jobs' && parts[1] ? 'jobs' : section));
+    link.toggleAttribute('aria-current', link.dataset.section === (section === 'compare' ? 'jobs' : section));
   }
   document.title = `${section === 'new' ? 'New job' : section[0].toUpperCase() + section.slice(1)} · MLP service`;
 }
@@ -72,5 +77,22 @@ signOut.addEventListener('click', () => {
   route();
 });
 
+// ---------------------------------------------------------------- the service's nodes
+
+/** A footer line per live node (GET /v1/nodes): which one answered, its role and the jobs it trains. */
+const footer = document.getElementById('nodes') as HTMLElement;
+async function showNodes(): Promise<void> {
+  try {
+    const { items } = await api.listNodes();
+    footer.replaceChildren(h('span', {}, `${items.length} node${items.length === 1 ? '' : 's'}: `),
+      ...items.map((n) => h('span', { class: 'node', 'data-node': n.id, title: `up since ${when(n.startedAt)}, last heartbeat ${when(n.heartbeatAt)}` },
+        h('code', {}, n.id), ` ${n.role}${n.self ? ' (answering)' : ''}, ${n.running.length ? `training ${n.running.length}` : 'idle'}`)));
+  } catch {
+    footer.replaceChildren(); // an older service without /v1/nodes, or no key yet: nothing to show
+  }
+  setTimeout(showNodes, 10_000);
+}
+
 window.addEventListener('hashchange', route);
 route();
+void showNodes();

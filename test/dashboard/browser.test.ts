@@ -108,6 +108,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
       await form.locator('select[name=activation]').selectOption('tanh');
       await form.locator('input[name=epochs]').fill(String(EPOCHS));
       await form.locator('input[name=batchSize]').fill('4');
+      await form.locator('select[name=optimizer]').selectOption('sgd'); // momentum is an sgd setting
       await form.locator('input[name=learningRate]').fill('0.05');
       await form.locator('input[name=momentum]').fill('0.9');
       await form.locator('input[name=validationSplit]').fill('0.2');

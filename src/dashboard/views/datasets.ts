@@ -1,6 +1,7 @@
-// #/datasets: the stored datasets, a CSV upload form, and from each dataset a link to train on it.
+// #/datasets: the stored datasets, upload forms (CSV, or IDX images + labels such as Fashion-MNIST), and
+// from each dataset a link to train on it.
 import { api, type Dataset } from '../api.js';
-import { bytes, deleteButton, errorBox, field, fillList, h, shortId, when } from '../dom.js';
+import { bytes, deleteButton, errorBox, field, fillList, h, idChip, when } from '../dom.js';
 
 export function datasetsView(root: HTMLElement): () => void {
   const body = h('tbody');
@@ -28,6 +29,7 @@ export function datasetsView(root: HTMLElement): () => void {
       body),
     note,
     uploadForm(refresh),
+    idxForm(refresh),
   );
   void refresh();
   return () => { stopped = true; };
@@ -38,7 +40,7 @@ function row(d: Dataset, refresh: () => Promise<void>, problem: HTMLElement): HT
     () => api.deleteDataset(d.id), refresh, problem);
   const task = d.task === 'classification' && d.classes ? `classification (${d.classes.length} classes)` : d.task;
   return h('tr', { 'data-dataset': d.id },
-    h('td', {}, h('strong', {}, d.name), ' ', h('span', { class: 'muted mono' }, shortId(d.id))),
+    h('td', {}, h('strong', {}, d.name), ' ', idChip(d.id)),
     h('td', { title: d.classes ? `classes: ${d.classes.join(', ')}` : `target: ${d.targetName}` }, task),
     h('td', { class: 'num' }, d.rows.toLocaleString()),
     h('td', { class: 'num', title: d.featureNames.join(', ') }, d.features),
@@ -66,9 +68,13 @@ function uploadForm(uploaded: () => Promise<void>): HTMLElement {
     h('div', { class: 'form-actions' }, submit),
     outcome,
   );
+  // The name follows the chosen file until the user types one: a failed upload's name must not stick
+  // to the next file.
+  let typed = false;
+  name.addEventListener('input', () => { typed = name.value !== ''; });
   file.addEventListener('change', () => {
     const chosen = file.files?.[0];
-    if (chosen && !name.value) name.value = chosen.name.replace(/\.[^.]+$/, '');
+    if (chosen && !typed) name.value = chosen.name.replace(/\.[^.]+$/, '');
   });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -84,6 +90,48 @@ function uploadForm(uploaded: () => Promise<void>): HTMLElement {
       });
       outcome.replaceChildren(h('p', { class: 'ok' },
         `Stored "${d.name}": ${d.rows.toLocaleString()} rows, ${d.features} features, ${d.task}. `,
+        h('a', { href: `#/new?dataset=${encodeURIComponent(d.id)}` }, 'Train on it')));
+      form.reset();
+      typed = false;
+      await uploaded();
+    } catch (err) {
+      outcome.replaceChildren(errorBox(err));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** IDX files as MNIST and Fashion-MNIST ship them (gzipped or not): images idx3, labels idx1. */
+function idxForm(uploaded: () => Promise<void>): HTMLElement {
+  const images = h('input', { type: 'file', name: 'images', required: true });
+  const labels = h('input', { type: 'file', name: 'labels', required: true });
+  const name = h('input', { type: 'text', name: 'name', maxlength: 200, placeholder: 'idx' });
+  const classNames = h('input', { type: 'text', name: 'classNames', maxlength: 20000, placeholder: 'e.g. T-shirt, Trouser, … (optional)' });
+  const submit = h('button', { type: 'submit' }, 'Upload');
+  const outcome = h('div', { class: 'outcome' });
+  const form = h('form', { class: 'card form', id: 'idx-form' },
+    h('h2', {}, 'Upload IDX images and labels'),
+    h('p', { class: 'muted' }, 'The MNIST layout, e.g. Fashion-MNIST\'s train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz, gzipped or not.'),
+    h('div', { class: 'fields' },
+      field('Images (idx3)', images), field('Labels (idx1)', labels), field('Name', name),
+      field('Class names', classNames, 'comma-separated, in label order 0, 1, …')),
+    h('div', { class: 'form-actions' }, submit),
+    outcome,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const imageFile = images.files?.[0];
+    const labelFile = labels.files?.[0];
+    if (!imageFile || !labelFile) return;
+    submit.disabled = true;
+    outcome.replaceChildren(h('p', { class: 'muted' }, `Uploading ${imageFile.name} and ${labelFile.name}…`));
+    try {
+      const names = classNames.value.split(',').map((c) => c.trim()).filter(Boolean).join(',');
+      const d = await api.uploadIdx(imageFile, labelFile, { name: name.value.trim() || 'idx', classNames: names || undefined });
+      outcome.replaceChildren(h('p', { class: 'ok' },
+        `Stored "${d.name}": ${d.rows.toLocaleString()} rows, ${d.features} features, ${d.classes?.length ?? 0} classes. `,
         h('a', { href: `#/new?dataset=${encodeURIComponent(d.id)}` }, 'Train on it')));
       form.reset();
       await uploaded();

@@ -1,24 +1,29 @@
-// #/jobs/<id>: one job, live. Its loss and accuracy (or R²) curves grow epoch by epoch from the event
-// stream, which also carries progress inside an epoch and every change of status.
+// #/jobs/<id>: one job, live. Its loss and accuracy (or R² and MAE) curves grow epoch by epoch from the
+// event stream, which also carries progress inside an epoch (drawn as it comes, so a long first epoch
+// is not a blank page) and every change of status.
 import { api, ApiError, FINISHED, type Dataset, type Epoch, type Job, type Progress } from '../api.js';
-import { curveChart, type CurveChart } from '../chart.js';
-import { append, errorBox, h, num, percent, progressBar, seconds, shortId, statusBadge, when } from '../dom.js';
+import { lineChart, type CurveChart, type LineChart } from '../chart.js';
+import { append, copyButton, errorBox, h, idChip, num, percent, progressBar, seconds, statusBadge, when } from '../dom.js';
 import { followJob } from '../stream.js';
-
-const COLOR = { train: '#2563eb', validation: '#ea580c' };
+import { COLOR, makeCharts } from './curves.js';
 
 export function jobView(root: HTMLElement, id: string): () => void {
   const problem = h('div');
-  const cancel = h('button', { type: 'button', class: 'danger', hidden: true }, 'Cancel job');
+  const cancel = h('button', { type: 'button', class: 'danger', hidden: true, id: 'cancel-job' }, 'Cancel job');
+  const clone = h('a', { class: 'button secondary', href: `#/new?clone=${encodeURIComponent(id)}`, id: 'clone-job' }, 'Clone');
   const summary = h('dl', { class: 'summary', id: 'job-summary' });
   const failure = h('div');
-  const charts = h('div', { class: 'charts' }, h('p', { class: 'muted waiting' }, 'Waiting for the first epoch…'));
+  const waiting = h('p', { class: 'muted waiting' }, 'Waiting for the first progress report…');
+  const charts = h('div', { class: 'charts' }, waiting);
+  const liveBox = h('div', { class: 'chart', id: 'chart-live', hidden: true });
   const spec = h('dl', { class: 'spec' });
   const details = h('div', { hidden: true }, summary, failure,
-    h('section', { class: 'card' }, h('h2', {}, 'Training curves'), charts),
+    h('section', { class: 'card' }, h('h2', {}, 'Training curves'), charts, liveBox),
     h('section', { class: 'card' }, h('h2', {}, 'Specification'), spec));
   root.append(
-    h('div', { class: 'page-head' }, h('h1', {}, 'Job ', h('span', { class: 'mono' }, id)), cancel),
+    h('div', { class: 'page-head' },
+      h('h1', { class: 'job-title' }, 'Job ', h('span', { class: 'mono', id: 'job-id' }, id), ' ', copyButton(id, 'Copy the job id')),
+      h('div', { class: 'head-actions' }, clone, cancel)),
     problem, details,
   );
 
@@ -31,6 +36,10 @@ export function jobView(root: HTMLElement, id: string): () => void {
   let epochsTimed = 0;
   let trainRows: number | null = null;
   let curves: CurveChart[] = [];
+  // Inside epochs: the running loss when the service reports it, otherwise the throughput.
+  let liveChart: LineChart | null = null;
+  const liveXs: number[] = [];
+  const liveYs: (number | null)[][] = [[]];
   let stopStream: (() => void) | null = null;
   let stopped = false;
 
@@ -53,10 +62,13 @@ export function jobView(root: HTMLElement, id: string): () => void {
       classification
         ? item('Accuracy', m ? `${percent(m.accuracy)}${m.valAccuracy !== null ? ` · val ${percent(m.valAccuracy)}` : ''}` : '—')
         : item('R²', m ? `${num(m.r2)}${m.valR2 !== null ? ` · val ${num(m.valR2)}` : ''}` : '—'),
-      item('Speed', speed ? `${num(speed, 3)} samples/s` : '—'),
+      item('Speed', speed ? `${num(speed)} samples/s` : '—'),
       running ? item('Time left', seconds(live?.etaSeconds ?? (epochsTimed ? ((job.epochs - epochsDone) * epochMs) / 1000 : job.etaSeconds))) : null,
-      item('Dataset', job.datasetId ? datasetName ?? job.datasetId : 'deleted'),
-      job.modelId ? item('Model', h('a', { href: '#/models', class: 'mono', id: 'job-model', title: job.modelId }, shortId(job.modelId))) : null,
+      item('Dataset', job.datasetId ? datasetName ?? idChip(job.datasetId) : 'deleted'),
+      job.modelId ? item('Model', h('span', { class: 'id-chip' },
+        h('a', { href: `#/models/${encodeURIComponent(job.modelId)}`, class: 'mono', id: 'job-model', title: job.modelId }, job.modelId.slice(0, 8)),
+        copyButton(job.modelId, 'Copy the model id'))) : null,
+      job.node ? item('Node', job.node) : null,
       item('Created', when(job.createdAt)),
       job.startedAt ? item('Started', when(job.startedAt)) : null,
       job.finishedAt ? item('Finished', when(job.finishedAt)) : null,
@@ -70,13 +82,36 @@ export function jobView(root: HTMLElement, id: string): () => void {
     lastEpoch = e.epoch;
     epochMs += (e.durationMs - epochMs) / ++epochsTimed; // the running mean
     if (curves.length === 0) curves = makeCharts(charts, e, job?.spec.validationSplit ?? 0);
+    waiting.remove();
     for (const c of curves) c.add(e);
     if (job) job = { ...job, metrics: e, epoch: Math.max(job.epoch, e.epoch) };
     live = null; // the next progress event is about the next epoch
     render();
   };
 
+  const onProgress = (p: Progress) => {
+    live = p;
+    const x = p.epoch - 1 + p.fraction;
+    if (liveXs.length === 0 || x > liveXs[liveXs.length - 1]) {
+      const running = typeof p.loss === 'number';
+      if (!liveChart) {
+        liveBox.hidden = false;
+        liveChart = lineChart(liveBox, running
+          ? { title: 'Running training loss, within epochs', xLabel: 'epoch', yLabel: 'loss', logToggle: true,
+            series: [{ label: 'running loss', color: COLOR.train }] }
+          : { title: 'Throughput, within epochs', xLabel: 'epoch', yLabel: 'samples/s',
+            series: [{ label: 'samples/s', color: '#0f766e' }] });
+        if (curves.length === 0) waiting.textContent = `Epoch ${p.epoch} is under way: its curves appear when it ends.`;
+      }
+      liveXs.push(x);
+      liveYs[0].push(running ? p.loss as number : p.samplesPerSec);
+      liveChart.setData(liveXs, liveYs);
+    }
+    render();
+  };
+
   cancel.addEventListener('click', async () => {
+    if (!confirm(`Cancel job ${id}? Training stops; the best model so far is not kept.`)) return;
     cancel.disabled = true;
     try {
       job = await api.cancelJob(id);
@@ -112,7 +147,7 @@ export function jobView(root: HTMLElement, id: string): () => void {
     // The stream replays the epochs so far, then follows; it ends after the final status.
     stopStream = followJob(id, {
       epoch: onEpoch,
-      progress: (p) => { live = p; render(); },
+      progress: onProgress,
       status: (j) => { job = j; if (j.status !== 'running') live = null; render(); },
       error: (err) => problem.replaceChildren(errorBox(err)),
     });
@@ -122,42 +157,12 @@ export function jobView(root: HTMLElement, id: string): () => void {
     stopped = true;
     stopStream?.();
     for (const c of curves) c.destroy();
+    liveChart?.destroy();
   };
 }
 
 function item(term: string, value: Node | string): HTMLElement {
   return h('div', {}, h('dt', {}, term), h('dd', {}, value));
-}
-
-/** The second chart follows the task: accuracy for classification, R² for regression. */
-function makeCharts(into: HTMLElement, first: Epoch, validationSplit: number): CurveChart[] {
-  const validation = validationSplit > 0;
-  const lossBox = h('div', { class: 'chart', id: 'chart-loss' });
-  const metricBox = h('div', { class: 'chart', id: 'chart-metric' });
-  into.replaceChildren(lossBox, metricBox);
-  const loss = curveChart(lossBox, {
-    title: 'Loss', yLabel: 'loss',
-    curves: [
-      { label: 'loss', color: COLOR.train, value: (e) => e.loss },
-      ...(validation ? [{ label: 'validation loss', color: COLOR.validation, dashed: true, value: (e: Epoch) => e.valLoss }] : []),
-    ],
-  });
-  const metric = first.accuracy !== null
-    ? curveChart(metricBox, {
-      title: 'Accuracy', yLabel: 'accuracy', range: [0, 1],
-      curves: [
-        { label: 'accuracy', color: COLOR.train, value: (e) => e.accuracy },
-        ...(validation ? [{ label: 'validation accuracy', color: COLOR.validation, dashed: true, value: (e: Epoch) => e.valAccuracy }] : []),
-      ],
-    })
-    : curveChart(metricBox, {
-      title: 'R²', yLabel: 'R²',
-      curves: [
-        { label: 'R²', color: COLOR.train, value: (e) => e.r2 },
-        ...(validation ? [{ label: 'validation R²', color: COLOR.validation, dashed: true, value: (e: Epoch) => e.valR2 }] : []),
-      ],
-    });
-  return [loss, metric];
 }
 
 /** The dataset, once fetched, adds the input and output widths to the layer line. */
@@ -171,8 +176,10 @@ function renderSpec(into: HTMLElement, job: Job, dataset: Dataset | null): void 
       ...(dataset ? [`${dataset.features} inputs`] : []), ...layers, outputs === null ? s.output : `${outputs} ${s.output}`,
     ].join(' → ')),
     item('Loss function', s.loss.replace(/_/g, ' ')),
-    item('Optimizer', `SGD, learning rate ${o.learningRate}, momentum ${o.momentum}${o.nesterov ? ' (Nesterov)' : ''}`
-      + (o.decay > 0 ? `, decay ${o.decay} per ${o.decayPer}` : '')),
+    item('Optimizer', (o.name === 'adam'
+      ? `Adam, learning rate ${o.learningRate}, β₁ ${o.beta1}, β₂ ${o.beta2}, ε ${o.epsilon}`
+      : `SGD, learning rate ${o.learningRate}, momentum ${o.momentum}${o.nesterov ? ' (Nesterov)' : ''}`)
+      + (o.decay > 0 ? `, decay ${o.decay} per ${o.decayPer}` : '') + (o.clipNorm !== null ? `, gradient clipped to ${o.clipNorm}` : '')),
     item('Epochs', String(s.epochs)),
     item('Batch size', String(s.batchSize)),
     item('Validation split', String(s.validationSplit)),
@@ -180,5 +187,7 @@ function renderSpec(into: HTMLElement, job: Job, dataset: Dataset | null): void 
     item('Early stopping', s.earlyStopping ? `patience ${s.earlyStopping.patience}, min delta ${s.earlyStopping.minDelta}` : 'off'),
     item('Standardize', s.standardize ? 'yes' : 'no'),
     item('Seed', String(s.seed)),
+    item('Max runtime', s.maxRuntimeSeconds === null ? 'none' : seconds(s.maxRuntimeSeconds)),
+    item('Model name', s.modelName ?? '—'),
   );
 }

@@ -1,6 +1,7 @@
-// #/models: the trained models with the figures of the epoch each was kept from, and the job that made it.
+// #/models: the trained models with the figures of the epoch each was kept from, and the job that made it;
+// each opens its own page (#/models/<id>).
 import { api, type Epoch, type Model } from '../api.js';
-import { deleteButton, errorBox, fillList, h, num, percent, shortId, when } from '../dom.js';
+import { deleteButton, errorBox, fillList, h, idChip, num, percent, when } from '../dom.js';
 
 export function modelsView(root: HTMLElement): () => void {
   const body = h('tbody');
@@ -24,7 +25,7 @@ export function modelsView(root: HTMLElement): () => void {
     problem,
     h('table', { class: 'list', id: 'models' },
       h('thead', {}, h('tr', {},
-        h('th', {}, 'Model'), h('th', {}, 'Task'), h('th', { class: 'num' }, 'Score'), h('th', { class: 'num' }, 'Best epoch'),
+        h('th', {}, 'Model'), h('th', {}, 'Name'), h('th', {}, 'Task'), h('th', { class: 'num' }, 'Score'), h('th', { class: 'num' }, 'Best epoch'),
         h('th', {}, 'Job'), h('th', {}, 'Dataset'), h('th', {}, 'Created'), h('th', {}, ''))),
       body),
     note,
@@ -37,12 +38,14 @@ function row(m: Model, names: Map<string, string>, refresh: () => Promise<void>,
   const remove = deleteButton(`Delete model ${m.id}? Predictions with it will answer 404.`,
     () => api.deleteModel(m.id), refresh, problem);
   return h('tr', { 'data-model': m.id },
-    h('td', { class: 'mono', title: m.id }, shortId(m.id)),
+    h('td', {}, idChip(m.id, `#/models/${encodeURIComponent(m.id)}`)),
+    h('td', {}, m.name ? h('a', { href: `#/models/${encodeURIComponent(m.id)}` }, `${m.name}@${m.version}`) : h('span', { class: 'muted' }, '—'),
+      ...m.aliases.map((a) => [' ', h('span', { class: 'badge' }, a)]).flat()),
     h('td', {}, m.task),
     h('td', { class: 'num' }, score(m)),
     h('td', { class: 'num' }, m.bestEpoch ?? '—'),
-    h('td', {}, m.jobId ? h('a', { href: `#/jobs/${m.jobId}`, class: 'mono' }, shortId(m.jobId)) : '—'),
-    h('td', {}, m.datasetId ? names.get(m.datasetId) ?? shortId(m.datasetId) : h('span', { class: 'muted' }, 'deleted')),
+    h('td', {}, m.jobId ? idChip(m.jobId, `#/jobs/${m.jobId}`) : '—'),
+    h('td', {}, m.datasetId ? names.get(m.datasetId) ?? idChip(m.datasetId) : h('span', { class: 'muted' }, 'deleted')),
     h('td', { class: 'muted' }, when(m.createdAt)),
     h('td', { class: 'actions' }, remove),
   );
