@@ -29,7 +29,7 @@ type EpochList = z.output<typeof EpochListSchema>;
 /** The body of a `progress` event on the job's stream. */
 export interface Progress {
   epoch: number; fraction: number; progress: number; samplesPerSec: number; etaSeconds: number | null;
-  /** The running training loss of the epoch so far: drawn when the service sends it (it does not yet). */
+  /** The running training loss of the epoch so far (the mean cost per row since the epoch began). */
   loss?: number;
 }
 

@@ -35,11 +35,12 @@ export default async function jobRoutes(app: FastifyInstance) {
   r.get('/v1/jobs', {
     schema: {
       operationId: 'listJobs', summary: 'List jobs, newest first', tags: ['jobs'],
-      querystring: JobListQuery, response: { 200: JobList.describe('A page of jobs'), ...errorResponses(400) },
+      description: 'Carries a weak ETag; send it back in If-None-Match to get 304 while nothing changed.',
+      querystring: JobListQuery, response: { 200: JobList.describe('A page of jobs'), 304: notModified, ...errorResponses(400) },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const { limit, offset, status } = request.query;
-    return { ...await jobs.list({ limit, offset, status }), limit, offset };
+    return withEtag(request, reply, { ...await jobs.list({ limit, offset, status }), limit, offset });
   });
 
   r.get('/v1/jobs/:id', {
