@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { ModelInfo, Prediction } from '../services/models/index.js';
-import { plainSerializer, predictValidator } from './fast-path.js';
+import { limitPredictBody, plainSerializer, predictValidator } from './fast-path.js';
 import {
   Alias, AliasBody, AliasParams, errorResponses, EvaluateBody, EvaluateResponse, EvaluationList, Model, ModelList, ModelListQuery, ModelParams,
   PredictBody, PredictResponse,
@@ -96,6 +96,7 @@ export default async function modelRoutes(app: FastifyInstance) {
     bodyLimit: PREDICT_LIMIT,
     validatorCompiler: predictValidator,
     serializerCompiler: plainSerializer,
+    preParsing: limitPredictBody(models.maxBodyBytes),
     helmet: false, // an API answer: no page for a browser to protect
     // A CSV body is text the service parses against the model's feature names: the JSON schema's
     // verdict is kept for JSON bodies only (thrown below, in the usual words).

@@ -148,6 +148,14 @@ export function createModelService(deps: { config: Config; store: Store }) {
   }
 
   return {
+    /**
+     * The most bytes a body of rows for this model can need: MAX_PREDICT_ROWS rows of its features, each
+     * value written out at its longest (a float's 24 characters and a separator), as JSON or CSV.
+     */
+    async maxBodyBytes(ref: string): Promise<number> {
+      const m = await load(ref);
+      return config.maxPredictRows * (m.info.features * 25 + 16) + 64 * 1024;
+    },
     /** The model as stored now (its aliases move); not_found for an unknown reference. */
     async get(ref: string): Promise<ModelInfo> {
       const id = await store.models.resolve(ref);
