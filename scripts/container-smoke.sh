@@ -404,9 +404,10 @@ awk 'BEGIN { srand(7); print "a,b,c,d,label";
              for (i = 0; i < 3000; i++) { a = rand(); b = rand(); c = rand(); d = rand();
                printf "%.4f,%.4f,%.4f,%.4f,%d\n", a, b, c, d, (a * b + c > d + 0.3) } }' >"$work/rows.csv"
 dataset=$(api POST "$COMPOSE_PORT" '/v1/datasets?name=rows&target=label' "@$work/rows.csv" | jq -r .id)
-job_a=$(api POST "$COMPOSE_PORT" /v1/jobs "{\"datasetId\": \"$dataset\", \"epochs\": 40, \"batchSize\": 8}" | jq -r .id)
-job_b=$(api POST "$COMPOSE_PORT" /v1/jobs "{\"datasetId\": \"$dataset\", \"epochs\": 5}" | jq -r .id)
-log "submitted jobs $job_a (40 epochs) and $job_b (5 epochs) on dataset $dataset"
+# Each long enough (~5 s and ~2 s here) to be seen running: a job's `node` is set only while it runs.
+job_a=$(api POST "$COMPOSE_PORT" /v1/jobs "{\"datasetId\": \"$dataset\", \"epochs\": 100, \"batchSize\": 8}" | jq -r .id)
+job_b=$(api POST "$COMPOSE_PORT" /v1/jobs "{\"datasetId\": \"$dataset\", \"epochs\": 40, \"batchSize\": 8}" | jq -r .id)
+log "submitted jobs $job_a (100 epochs) and $job_b (40 epochs) on dataset $dataset"
 # Follow both: the node each runs on while running, until both succeed.
 declare -A ran_on=() done_=()
 deadline=$((SECONDS + 240))
@@ -418,21 +419,21 @@ while [ "${#done_[@]}" -lt 2 ]; do
     node=$(jq -r '.node // empty' <<<"$view")
     case "$status" in
       running) if [ -n "$node" ] && [ -z "${ran_on[$j]:-}" ]; then ran_on[$j]=$node; log "job $j running on $node"; fi ;;
-      succeeded) done_[$j]=1; model=$(jq -r .modelId <<<"$view") ;;
+      succeeded) done_[$j]=1; model=$(jq -r .modelId <<<"$view"); log "job $j succeeded" ;;
       failed|cancelled) fail "job $j $status: $view" ;;
     esac
   done
   [ "$SECONDS" -lt "$deadline" ] || fail "jobs not done after 240 s: $job_a ${ran_on[$job_a]:-?}, $job_b ${ran_on[$job_b]:-?}"
   sleep 0.3
 done
-[ -n "${ran_on[$job_a]:-}" ] || fail "job $job_a was never seen running on a node"
-for j in "${!ran_on[@]}"; do
-  n=${ran_on[$j]}
+for j in "$job_a" "$job_b"; do
+  n=${ran_on[$j]:-}
+  [ -n "$n" ] || fail "job $j was never seen running on a node (too quick to see? it needs a longer job)"
   [ "$n" != api ] && [[ " $workers " == *" $n "* ]] || fail "job $j ran on '$n', not on a worker ($workers)"
 done
 prediction=$(api POST "$COMPOSE_PORT" "/v1/models/$model/predict" '{"instances": [[0.9, 0.9, 0.5, 0.1]]}')
 [ "$(jq '.predictions | length' <<<"$prediction")" = 1 ] || fail "prediction: $prediction"
-log "both jobs succeeded on workers (${ran_on[$job_a]}${ran_on[$job_b]:+, ${ran_on[$job_b]}}); predict through the api -> label $(jq -r '.predictions[0].label' <<<"$prediction")"
+log "both jobs trained on workers (${ran_on[$job_a]}, ${ran_on[$job_b]}); predict through the api -> label $(jq -r '.predictions[0].label' <<<"$prediction")"
 phase "compose: two jobs trained by workers"
 
 compose 120 down -v -t "$GRACE" >>"$work/compose.log" 2>&1 || { cat "$work/compose.log"; fail "compose down"; }
