@@ -399,15 +399,15 @@ for c in $api_ctr $(ctr worker); do restarts+=" $($E inspect -f '{{.Name}}={{.Re
 log "nodes: api + workers $workers (restarts while postgres started:$restarts)"
 phase "compose up to all nodes listed"
 
-# A dataset big enough that a job trains for some seconds on 2 shared cores: 3000 rows, 4 features.
+# A dataset big enough that a job trains for some seconds on 2 shared cores: 6000 rows, 4 features.
 awk 'BEGIN { srand(7); print "a,b,c,d,label";
-             for (i = 0; i < 3000; i++) { a = rand(); b = rand(); c = rand(); d = rand();
+             for (i = 0; i < 6000; i++) { a = rand(); b = rand(); c = rand(); d = rand();
                printf "%.4f,%.4f,%.4f,%.4f,%d\n", a, b, c, d, (a * b + c > d + 0.3) } }' >"$work/rows.csv"
 dataset=$(api POST "$COMPOSE_PORT" '/v1/datasets?name=rows&target=label' "@$work/rows.csv" | jq -r .id)
-# Each long enough (~5 s and ~2 s here) to be seen running: a job's `node` is set only while it runs.
+# Each long enough (~4 s and ~2 s here) to be seen running: a job's `node` is set only while it runs.
 job_a=$(api POST "$COMPOSE_PORT" /v1/jobs "{\"datasetId\": \"$dataset\", \"epochs\": 100, \"batchSize\": 8}" | jq -r .id)
-job_b=$(api POST "$COMPOSE_PORT" /v1/jobs "{\"datasetId\": \"$dataset\", \"epochs\": 40, \"batchSize\": 8}" | jq -r .id)
-log "submitted jobs $job_a (100 epochs) and $job_b (40 epochs) on dataset $dataset"
+job_b=$(api POST "$COMPOSE_PORT" /v1/jobs "{\"datasetId\": \"$dataset\", \"epochs\": 50, \"batchSize\": 8}" | jq -r .id)
+log "submitted jobs $job_a (100 epochs) and $job_b (50 epochs) on dataset $dataset"
 # Follow both: the node each runs on while running, until both succeed.
 declare -A ran_on=() done_=()
 deadline=$((SECONDS + 240))
