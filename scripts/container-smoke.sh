@@ -5,11 +5,15 @@
 #   Base image: used when present, pulled when possible, else made locally (docker/make-base-image.sh).
 #   Build -> run on a named volume -> health check -> upload XOR, train, predict -> non-root ->
 #   SIGTERM stop within the grace period -> a new container on the same volume still has the model ->
-#   compose up (podman-compose / docker compose) -> health, train, predict through it -> compose down.
+#   compose up (podman-compose / docker compose) of docker/compose.yaml: postgres (pulled, or made
+#   locally by docker/make-postgres-image.sh), one api node and two worker replicas -> /v1/nodes lists
+#   all three -> upload, two jobs trained by workers (seen running on a worker, never on the api),
+#   predict through the api -> compose down -v.
 # Everything it creates (containers, pods, networks, volumes, images, temp files) is removed on exit,
 # failure included. It skips (exit 0, saying why) when it cannot run; when it runs, any failure fails.
 # Environment: SMOKE_PORT (3917), SMOKE_COMPOSE_PORT (3918), SMOKE_ENGINE (docker|podman),
-#   SMOKE_KEEP_IMAGES=1 keeps the built and base images (faster reruns while working on the Dockerfile).
+#   SMOKE_KEEP_IMAGES=1 keeps the built, base and postgres images (faster reruns while working on them).
+# Each phase's time is printed ("phase ... took Ns").
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,10 +24,13 @@ RUN_ID=smoke-$$
 IMG=localhost/mlp-service:$RUN_ID
 CTR=mlp-$RUN_ID
 VOL=mlp-data-$RUN_ID
-PROJ=mlpsmoke$$                            # compose project: containers, pod, network and volume carry it
+PROJ=mlpsmoke$$                            # compose project: containers, network and volume carry it
+WORKERS=2                                  # worker replicas in the compose phase (compose.yaml's default)
 COMPOSE_FILE=docker/compose.yaml
 
 log() { printf '[container-smoke %4ss] %s\n' "$SECONDS" "$*"; }
+phase_t0=0
+phase() { log "phase $1 took $((SECONDS - phase_t0))s"; phase_t0=$SECONDS; }
 skip() { echo "container-smoke: SKIPPED: $*"; exit 0; }
 fail() { echo "container-smoke: FAILED: $*" >&2; exit 1; }
 
@@ -113,6 +120,9 @@ if [ "$E" = podman ]; then podman ps -a --external -q --no-trunc 2>/dev/null | s
 base=node:20-bookworm-slim
 [ "$E" = podman ] && base=docker.io/library/node:20-bookworm-slim
 base_added=0
+pg_img=docker.io/library/postgres:15-bookworm   # compose.yaml's default; a stand-in is named for this run
+[ "$E" = docker ] && pg_img=postgres:15-bookworm
+pg_added=0
 built=0
 compose_up=0
 
@@ -141,12 +151,12 @@ cleanup() {
   fi
   log "cleaning up"
   if [ "$compose_up" = 1 ]; then
-    MLP_IMAGE=$IMG MLP_PORT=$COMPOSE_PORT compose 120 down -v -t 5 >/dev/null 2>&1
+    compose 120 down -v -t 5 >/dev/null 2>&1
   fi
   if [ "$E" = podman ]; then
     timeout 60 podman rm -f -t 0 "$CTR" >/dev/null 2>&1
     for c in $(podman ps -aq --filter "label=com.docker.compose.project=$PROJ" 2>/dev/null); do
-      timeout 60 podman rm -f -t 0 "$c" >/dev/null 2>&1
+      timeout 60 podman rm -f -v -t 0 "$c" >/dev/null 2>&1
     done
     podman pod exists "pod_$PROJ" 2>/dev/null && timeout 60 podman pod rm -f "pod_$PROJ" >/dev/null 2>&1
     for c in $(podman ps -a --external -q --no-trunc 2>/dev/null | sort -u | comm -13 "$external_before" -); do
@@ -156,16 +166,17 @@ cleanup() {
   else
     timeout 60 docker rm -f "$CTR" >/dev/null 2>&1
     for c in $(docker ps -aq --filter "label=com.docker.compose.project=$PROJ" 2>/dev/null); do
-      timeout 60 docker rm -f "$c" >/dev/null 2>&1
+      timeout 60 docker rm -f -v "$c" >/dev/null 2>&1
     done
   fi
-  for v in "$VOL" "${PROJ}_mlp-data"; do
+  for v in "$VOL" "${PROJ}_mlp-data" "${PROJ}_pg-data"; do
     $E volume inspect "$v" >/dev/null 2>&1 && timeout 60 $E volume rm -f "$v" >/dev/null 2>&1
   done
   $E network inspect "${PROJ}_default" >/dev/null 2>&1 && timeout 60 $E network rm "${PROJ}_default" >/dev/null 2>&1
   if [ "${SMOKE_KEEP_IMAGES:-0}" != 1 ]; then
     # Ours, the base if we pulled or made it, and the build stages it left (new dangling images).
     $E image inspect "$IMG" >/dev/null 2>&1 && timeout 60 $E rmi -f "$IMG" >/dev/null 2>&1
+    [ "$pg_added" = 1 ] && timeout 60 $E rmi -f "$pg_img" >/dev/null 2>&1
     [ "$base_added" = 1 ] && timeout 60 $E rmi -f "$base" >/dev/null 2>&1
     for _ in 1 2 3; do                      # a layer goes only once the layers built on it have
       for id in $($E images -q --no-trunc --filter dangling=true 2>/dev/null | sort -u | comm -13 "$dangling_before" -); do
@@ -178,7 +189,8 @@ cleanup() {
   rm -rf --one-file-system "$work"
   local left
   left=$( { $E ps -aq --filter "name=$CTR"; $E ps -aq --filter "label=com.docker.compose.project=$PROJ";
-            $E volume ls -q | grep -e "$RUN_ID" -e "$PROJ"; } 2>/dev/null | sort -u | tr '\n' ' ')
+            $E volume ls -q | grep -e "$RUN_ID" -e "$PROJ"; $E network ls -q --filter "name=$PROJ";
+            [ "$pg_added" = 1 ] && [ "${SMOKE_KEEP_IMAGES:-0}" != 1 ] && $E image inspect "$pg_img" >/dev/null 2>&1 && echo "$pg_img"; } 2>/dev/null | sort -u | tr '\n' ' ')
   [ -z "${left// /}" ] || { echo "container-smoke: left behind: $left" >&2; [ "$rc" != 0 ] || rc=1; }
   if [ "$rc" = 0 ]; then log "PASSED in ${SECONDS}s"; else echo "container-smoke: FAILED (exit $rc) after ${SECONDS}s" >&2; fi
   exit "$rc"
@@ -236,6 +248,7 @@ train() {
   log "trained XOR (job $job, model $MODEL_ID); predict [0,1] -> label $(jq -r '.predictions[0].label' <<<"$prediction")"
 }
 
+phase_t0=$SECONDS
 printf 'a,b,label\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n' >"$work/xor.csv"
 for p in "$PORT" "$COMPOSE_PORT"; do
   if (: <>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
@@ -257,6 +270,7 @@ else
   TMPDIR=$work bounded 900 bash docker/make-base-image.sh "$E" "$base"
 fi
 log "base image size: $(( $($E image inspect -f '{{.Size}}' "$base") / 1000000 )) MB"
+phase "base image"
 
 # ---------------------------------------------------------------- build
 build=(build -f docker/Dockerfile -t "$IMG")
@@ -277,6 +291,7 @@ built=1
 log "built in $((SECONDS - t0))s; image size: $(( $($E image inspect -f '{{.Size}}' "$IMG") / 1000000 )) MB"
 user=$($E image inspect -f '{{.Config.User}}' "$IMG")
 [ "$user" = node ] || fail "image user is '$user', not node"
+phase "build"
 
 # ---------------------------------------------------------------- run, train, stop, restart
 bounded 60 $E volume create "$VOL" >/dev/null
@@ -312,21 +327,117 @@ log "new container on volume $VOL: model $model still there and predicting"
 bounded $((GRACE + 30)) $E stop -t "$GRACE" "$CTR" >/dev/null 2>>"$work/run.err"
 bounded 60 $E rm "$CTR" >/dev/null 2>>"$work/run.err"
 
-# ---------------------------------------------------------------- compose
+phase "run-train-stop-restart (one container, SQLite)"
+
+# ---------------------------------------------------------------- compose: postgres, api, workers
 if [ "$E" = docker ] && ! docker compose version >/dev/null 2>&1; then
   log "compose: SKIPPED (docker compose plugin not installed)"
-else
-  export MLP_IMAGE=$IMG MLP_PORT=$COMPOSE_PORT   # use the image just built: no second build
-  log "compose up (project $PROJ, 127.0.0.1:$COMPOSE_PORT)"
-  compose_up=1
-  compose 300 up -d --no-build >"$work/compose.log" 2>&1 || { cat "$work/compose.log"; fail "compose up"; }
-  cid=$($E ps -q --filter "label=com.docker.compose.project=$PROJ" | head -n 1)
-  [ -n "$cid" ] || { cat "$work/compose.log"; fail "compose up started no container"; }
-  wait_healthy "$cid" "$COMPOSE_PORT"
-  train "$COMPOSE_PORT"
-  compose 120 down -v -t "$GRACE" >>"$work/compose.log" 2>&1 || { cat "$work/compose.log"; fail "compose down"; }
-  compose_up=0
-  [ -z "$($E ps -aq --filter "label=com.docker.compose.project=$PROJ")" ] || fail "compose down left containers"
-  ! $E volume inspect "${PROJ}_mlp-data" >/dev/null 2>&1 || fail "compose down -v left the volume"
-  log "compose: up, healthy, trained, down"
+  exit 0
 fi
+
+# The postgres image: present, pulled, or (no registry here) a stand-in from Debian's postgresql-15.
+standin=localhost/mlp-postgres:15
+if $E image inspect "$pg_img" >/dev/null 2>&1; then
+  log "postgres image $pg_img: present"
+elif $E image inspect "$standin" >/dev/null 2>&1; then
+  pg_img=$standin
+  log "postgres image: stand-in $standin present (kept by SMOKE_KEEP_IMAGES=1)"
+elif bounded 300 $E pull "$pg_img" >/dev/null 2>&1; then
+  pg_added=1
+  log "postgres image $pg_img: pulled"
+else
+  log "postgres image $pg_img: cannot be pulled here; making $standin (docker/make-postgres-image.sh)"
+  pg_img=$standin
+  pg_added=1
+  bounded 600 bash docker/make-postgres-image.sh "$E" "$pg_img" "$base" >"$work/postgres-build.log" 2>&1 ||
+    { tail -n 40 "$work/postgres-build.log"; fail "making the postgres image failed"; }
+  log "postgres image size: $(( $($E image inspect -f '{{.Size}}' "$pg_img") / 1000000 )) MB"
+fi
+phase "postgres image"
+
+# Use the images just built or found: no second build, no pull.
+export MLP_IMAGE=$IMG MLP_PORT=$COMPOSE_PORT MLP_POSTGRES_IMAGE=$pg_img MLP_WORKERS=$WORKERS
+log "compose up (project $PROJ: postgres, api on 127.0.0.1:$COMPOSE_PORT, $WORKERS workers)"
+compose_up=1
+compose 300 up -d --no-build >"$work/compose.log" 2>&1 || { cat "$work/compose.log"; fail "compose up"; }
+
+# ctr SERVICE: the ids of a service's containers.
+ctr() { $E ps -aq --filter "label=com.docker.compose.project=$PROJ" --filter "label=com.docker.compose.service=$1"; }
+pg_ctr=$(ctr postgres)
+api_ctr=$(ctr api)
+[ -n "$pg_ctr" ] && [ -n "$api_ctr" ] || { cat "$work/compose.log"; fail "compose up did not start postgres and api"; }
+[ "$(ctr worker | wc -l)" = "$WORKERS" ] || { cat "$work/compose.log"; fail "compose up did not start $WORKERS workers"; }
+
+# postgres healthy (podman: no systemd timer, so the healthcheck is run here), then api and workers
+# up: with podman-compose they start at once, exit 1 while postgres is not ready, and are restarted.
+deadline=$((SECONDS + 120))
+if [ "$E" = podman ]; then
+  until timeout 30 podman healthcheck run "$pg_ctr" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "postgres not healthy after 120 s"
+    sleep 1
+  done
+else
+  until [ "$(docker inspect -f '{{.State.Health.Status}}' "$pg_ctr")" = healthy ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "postgres not healthy after 120 s"
+    sleep 1
+  done
+fi
+log "postgres healthy"
+until curl -sf -m 5 "http://127.0.0.1:$COMPOSE_PORT/health" >/dev/null; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "api /health not answering after 120 s"
+  sleep 1
+done
+until nodes=$(api GET "$COMPOSE_PORT" /v1/nodes) &&
+      [ "$(jq '[.items[] | select(.role == "worker")] | length' <<<"$nodes")" = "$WORKERS" ] &&
+      [ "$(jq '[.items[] | select(.role == "api" and .id == "api")] | length' <<<"$nodes")" = 1 ]; do
+  [ "$SECONDS" -lt "$deadline" ] || fail "GET /v1/nodes never listed api and $WORKERS workers: $nodes"
+  sleep 1
+done
+workers=$(jq -r '[.items[] | select(.role == "worker") | .id] | join(" ")' <<<"$nodes")
+restarts=""
+for c in $api_ctr $(ctr worker); do restarts+=" $($E inspect -f '{{.Name}}={{.RestartCount}}' "$c")"; done
+log "nodes: api + workers $workers (restarts while postgres started:$restarts)"
+phase "compose up to all nodes listed"
+
+# A dataset big enough that a job trains for some seconds on 2 shared cores: 6000 rows, 4 features.
+awk 'BEGIN { srand(7); print "a,b,c,d,label";
+             for (i = 0; i < 6000; i++) { a = rand(); b = rand(); c = rand(); d = rand();
+               printf "%.4f,%.4f,%.4f,%.4f,%d\n", a, b, c, d, (a * b + c > d + 0.3) } }' >"$work/rows.csv"
+dataset=$(api POST "$COMPOSE_PORT" '/v1/datasets?name=rows&target=label' "@$work/rows.csv" | jq -r .id)
+# Each long enough (~4 s and ~2 s here) to be seen running: a job's `node` is set only while it runs.
+job_a=$(api POST "$COMPOSE_PORT" /v1/jobs "{\"datasetId\": \"$dataset\", \"epochs\": 100, \"batchSize\": 8}" | jq -r .id)
+job_b=$(api POST "$COMPOSE_PORT" /v1/jobs "{\"datasetId\": \"$dataset\", \"epochs\": 50, \"batchSize\": 8}" | jq -r .id)
+log "submitted jobs $job_a (100 epochs) and $job_b (50 epochs) on dataset $dataset"
+# Follow both: the node each runs on while running, until both succeed.
+declare -A ran_on=() done_=()
+deadline=$((SECONDS + 240))
+while [ "${#done_[@]}" -lt 2 ]; do
+  for j in "$job_a" "$job_b"; do
+    [ -n "${done_[$j]:-}" ] && continue
+    view=$(api GET "$COMPOSE_PORT" "/v1/jobs/$j")
+    status=$(jq -r .status <<<"$view")
+    node=$(jq -r '.node // empty' <<<"$view")
+    case "$status" in
+      running) if [ -n "$node" ] && [ -z "${ran_on[$j]:-}" ]; then ran_on[$j]=$node; log "job $j running on $node"; fi ;;
+      succeeded) done_[$j]=1; model=$(jq -r .modelId <<<"$view"); log "job $j succeeded" ;;
+      failed|cancelled) fail "job $j $status: $view" ;;
+    esac
+  done
+  [ "$SECONDS" -lt "$deadline" ] || fail "jobs not done after 240 s: $job_a ${ran_on[$job_a]:-?}, $job_b ${ran_on[$job_b]:-?}"
+  sleep 0.3
+done
+for j in "$job_a" "$job_b"; do
+  n=${ran_on[$j]:-}
+  [ -n "$n" ] || fail "job $j was never seen running on a node (too quick to see? it needs a longer job)"
+  [ "$n" != api ] && [[ " $workers " == *" $n "* ]] || fail "job $j ran on '$n', not on a worker ($workers)"
+done
+prediction=$(api POST "$COMPOSE_PORT" "/v1/models/$model/predict" '{"instances": [[0.9, 0.9, 0.5, 0.1]]}')
+[ "$(jq '.predictions | length' <<<"$prediction")" = 1 ] || fail "prediction: $prediction"
+log "both jobs trained on workers (${ran_on[$job_a]}, ${ran_on[$job_b]}); predict through the api -> label $(jq -r '.predictions[0].label' <<<"$prediction")"
+phase "compose: two jobs trained by workers"
+
+compose 120 down -v -t "$GRACE" >>"$work/compose.log" 2>&1 || { cat "$work/compose.log"; fail "compose down"; }
+compose_up=0
+[ -z "$($E ps -aq --filter "label=com.docker.compose.project=$PROJ")" ] || fail "compose down left containers"
+! $E volume inspect "${PROJ}_pg-data" >/dev/null 2>&1 || fail "compose down -v left the postgres volume"
+phase "compose down"
