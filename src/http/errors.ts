@@ -167,4 +167,9 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: impor
   const body = JSON.stringify({ error });
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n`
     + `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  // Read on and discard what the client is still sending, for a moment: closing on unread data would
+  // reset the connection, and the client could lose the answer (as closeGently does for a 413).
+  socket.on('data', () => {});
+  socket.resume();
+  setTimeout(() => socket.destroy(), 2000).unref();
 }
