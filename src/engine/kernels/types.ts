@@ -1,6 +1,10 @@
 // The contract every matrix kernel meets. The engine asks for all of its buffers once, through
 // `arena`, so that a WebAssembly kernel can hand out views into its own linear memory and then
-// multiply them in place, with no copy per call.
+// multiply them in place, with no copy per call. With `shared`, that memory is shared with helper
+// threads (engine/parallel), whose own kernel instances attach() to it instead of reserving an arena.
+
+/** What a helper thread's kernels attach to: a shared WebAssembly.Memory, or a SharedArrayBuffer (reference). */
+export type KernelShare = WebAssembly.Memory | SharedArrayBuffer;
 
 export interface Kernels {
   /** 'reference' (plain TypeScript, the oracle) or 'wasm-simd'. */
@@ -9,7 +13,21 @@ export interface Kernels {
    * Reserves every buffer the caller will use, once: returns one zero-filled Float32Array view per
    * requested length, all in one allocation. Calling it a second time on the same instance throws.
    */
-  arena(lengths: readonly number[]): Float32Array[];
+  arena(lengths: readonly number[], options?: { shared?: boolean }): Float32Array[];
+  /**
+   * Floats of scratch memory a gemm on another thread needs of its own (0 when none), to be reserved in
+   * the shared arena and handed to attach(): two threads multiplying at once must not share scratch.
+   */
+  readonly scratchLength: number;
+  /** After arena(…, { shared: true }): the memory to hand helper threads. Throws when the arena is not shared. */
+  share(): KernelShare;
+  /**
+   * Instead of arena(), on a helper thread: works on views of `share` (from another instance's share()),
+   * using `scratch` (a view of it, scratchLength floats) as this instance's own gemm scratch.
+   */
+  attach(share: KernelShare, scratch: Float32Array | null): void;
+  /** dst ← dst + src, elementwise over dst.length floats (views from this arena): the gradients' reduction. */
+  addInto(dst: Float32Array, src: Float32Array): void;
   /**
    * C ← α·op(A)·op(B) + β·C, all row-major and dense (the leading dimension is the column count).
    * op(A) is M×K (A is K×M when transA), op(B) is K×N (B is N×K when transB), C is M×N.

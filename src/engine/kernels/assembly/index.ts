@@ -482,3 +482,15 @@ function dot_2x4(
   const t1 = f32x4.add(v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), v128.shuffle<f32>(x2, x3, 2, 6, 3, 7));
   return f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
 }
+
+/**
+ * dst ← dst + src over n floats (byte offsets): the data-parallel trainer's reduction, one helper
+ * thread's gradient added onto the caller's, four at a time.
+ */
+export function add_into(dst: usize, src: usize, n: i32): void {
+  const end4 = <usize>(n & ~3) << 2;
+  const end = <usize>n << 2;
+  let o: usize = 0;
+  for (; o < end4; o += 16) v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  for (; o < end; o += 4) store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+}
