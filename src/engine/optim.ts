@@ -49,6 +49,23 @@ export function update_vectors(
   return { weights: { w: pw, g: gw, v: vw, s: sw }, biases: { w: pb, g: gb, v: vb, s: sb } };
 }
 
+/**
+ * update_vectors for parameters p0…p1 only (either part may come out empty): the update is elementwise,
+ * so threads updating disjoint ranges compute exactly what one thread updating all of them would.
+ */
+export function update_vectors_range(
+  params: Float32Array, grads: Float32Array, velocity: Float32Array, moment2: Float32Array, weightCount: number,
+  p0: number, p1: number,
+): UpdateVectors {
+  const w0 = Math.min(p0, weightCount), w1 = Math.min(p1, weightCount);
+  const b0 = Math.max(p0, weightCount), b1 = Math.max(p1, weightCount);
+  const part = (i0: number, i1: number): Part => ({
+    w: params.subarray(i0, i1), g: grads.subarray(i0, i1), v: velocity.subarray(i0, i1),
+    s: moment2.length === 0 ? moment2 : moment2.subarray(i0, i1),
+  });
+  return { weights: part(w0, w1), biases: part(b0, b1) };
+}
+
 export interface UpdateKernels { sgd: SgdUpdate; adam: AdamUpdate }
 
 /** The kernel's fused loops when it has them, else the reference kernel's. */

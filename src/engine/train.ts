@@ -216,7 +216,7 @@ export function createTrainer(
   }
 
   const parallel: DataParallel | null = threads > 1
-    ? data_parallel_start(kernels, network, layout, pass, buf.y, buf.params, buf.grads, buf.helperGrads, buf.helperScratch, options.helpers!)
+    ? data_parallel_start(kernels, network, layout, pass, buf.y, buf, buf.helperGrads, buf.helperScratch, options.helpers!)
     : null;
 
   const savedRng = new Uint32Array(4);
@@ -306,6 +306,12 @@ export function createTrainer(
       batchCost = cost.fn(pass.a[L], pass.z[L], buf.y, rows, nOut);
       if (!Number.isFinite(batchCost)) return batchCost;
       tally_batch(trainTally, batchCost, order, start, rows);
+      if (spec.clipNorm === null) {
+        parallel.update(opt);
+        if (spec.decayPer === 'step') opt.learningRate = decayed(opt.learningRate, spec.decay);
+        return batchCost;
+      }
+      parallel.reduce();
     }
     if (spec.clipNorm !== null) grad_clip(buf.grads, spec.clipNorm);
     optimizer_update(updateKernels, vectors, opt);

@@ -28,10 +28,11 @@ const helpersFor = (threads: number): HelperThreads | undefined => (threads === 
 /** Trains `epochs` epochs (optionally from a state) and returns the state bytes and the metrics. */
 function train(
   threads: number, opts: { network?: NetworkSpec; data?: TrainingData; epochs?: number; state?: Uint8Array; kernels?: () => Kernels;
-    batchSize?: number; optimizer?: 'sgd' | 'adam' } = {},
+    batchSize?: number; optimizer?: 'sgd' | 'adam'; clipNorm?: number; l2?: number } = {},
 ) {
   const spec = trainingSpec({
     epochs: opts.epochs ?? 3, batchSize: opts.batchSize ?? 10, momentum: 0.9, learningRate: 0.05, validationSplit: 0.2, seed: 7,
+    l2: opts.l2 ?? 0, clipNorm: opts.clipNorm ?? null,
     ...(opts.optimizer === 'adam' ? { optimizer: 'adam' as const, learningRate: 0.01 } : {}),
   });
   const trainer = createTrainer(opts.network ?? blobNetwork(0.2), spec, opts.data ?? blobs(303), {
@@ -168,6 +169,23 @@ describe('threads', () => {
       expect(resumed.state).toEqual(whole.state);
       expect(resumed.model).toEqual(whole.model);
       expect(resumed.metrics).toEqual(whole.metrics.slice(2));
+    }
+  });
+
+  it('Adam with L2 and with clipNorm (the caller then sums alone) agrees with one thread, and repeats bit for bit', () => {
+    for (const clipNorm of [undefined, 0.5]) {
+      const opts = { optimizer: 'adam' as const, l2: 1e-3, clipNorm };
+      const a = train(2, opts), b = train(2, opts), single = train(1, opts);
+      expect(a.state).toEqual(b.state);
+      for (let e = 0; e < 3; e++) expect(a.metrics[e]!.loss).toBeCloseTo(single.metrics[e]!.loss, 4);
+    }
+  });
+
+  it('the update split by parameter across threads gives the bits of one thread summing and updating all of them', () => {
+    // clipNorm that never clips takes the caller-sums-alone path; without it the threads split the update.
+    for (const optimizer of ['sgd', 'adam'] as const) {
+      const split = train(2, { optimizer, l2: 1e-3 }), alone = train(2, { optimizer, l2: 1e-3, clipNorm: 1e30 });
+      expect(split.model).toEqual(alone.model);
     }
   });
 

@@ -1,7 +1,12 @@
 // One training job on several cores: each minibatch of B rows is split into T contiguous slices, thread t
 // runs forward, δ⁽ᴸ⁾ and backward over rows ⌊tB/T⌋…⌊(t+1)B/T⌋ into its own gradient vector (scaled by
-// 1/B, so each is its slice's share of the minibatch mean), and the calling thread sums them in thread
-// order, g = ((g₀ + g₁) + g₂) + …, before the one update. Same seed and T: same bits, every run.
+// 1/B, so each is its slice's share of the minibatch mean); then the gradients are summed in thread
+// order, g = ((g₀ + g₁) + g₂) + …, and the one update applied. Same seed and T: same bits, every run.
+// The sum and the update are elementwise, so they too are split, by parameter: thread t sums and updates
+// parameters ⌊tP/T⌋…⌊(t+1)P/T⌋ (rounded to cache lines), which gives the bits one thread summing and
+// updating them all would. At batch 10 the update alone is a third of a step (it streams w, g and v,
+// 1.2 MB for 784-128-10), so leaving it to one thread would cap two threads at about 1.3×. With
+// clipNorm the norm needs the whole sum first: the caller then sums and updates alone (reduce()).
 //
 // What lives where. Everything a step touches is in the trainer's one arena, reserved shared (a shared
 // WebAssembly.Memory for the wasm kernel): the parameters, the minibatch's z⁽⁰⁾ and targets (gathered by
@@ -26,6 +31,7 @@ import { createKernels, type KernelChoice, type Kernels } from '../kernels/index
 import type { KernelShare } from '../kernels/types.js';
 import type { Gemm } from '../layers.js';
 import { mlp_backward, mlp_forward, pass_create, pass_slice, type Pass } from '../mlp.js';
+import { optimizer_update, update_kernels, update_vectors_range, type UpdateSettings, type UpdateVectors } from '../optim.js';
 import { paramLayout, type ParamLayout } from '../spec.js';
 import type { NetworkSpec } from '../types.js';
 
@@ -48,10 +54,14 @@ export interface HelperJob {
   kernel: string;
   share: KernelShare;
   control: SharedArrayBuffer;
+  /** Float64Array(SETTINGS_LENGTH): the update's settings for this step. */
+  settings: SharedArrayBuffer;
   network: NetworkSpec;
   params: Span;
-  /** This helper's own gradient vector and gemm scratch (null when the kernel needs none). */
-  grads: Span;
+  /** The caller's gradient vector (slice 0's, then the sum), the optimizer's, and every helper's gradient. */
+  grads: Span; velocity: Span; moment2: Span;
+  helperGrads: Span[];
+  /** This helper's gemm scratch (null when the kernel needs none). */
   scratch: Span | null;
   /** The minibatch's targets and every layer's buffers, whole: the helper takes its rows of them. */
   y: Span;
@@ -59,14 +69,47 @@ export interface HelperJob {
 }
 
 // The control word.
-const GEN = 0; // bumped by the caller for every step (and for stop)
-const ROWS = 1; // the step's minibatch rows; 0 means stop
+const GEN = 0; // bumped by the caller for every phase of a step (and for stop)
+const ROWS = 1; // the minibatch rows of a gradient phase; UPDATE for the sum-and-update phase; 0 means stop
 const DONE = 2; // helpers finished with this step
 const FAILED = 3; // helpers that threw (they still count into DONE)
 const READY = 4; // helpers that attached and are waiting for steps
 const MESSAGE = 8; // the first failure's message, UTF-8, from this Int32 on
 const MESSAGE_BYTES = 512;
 const CONTROL_BYTES = MESSAGE * 4 + MESSAGE_BYTES;
+const UPDATE = -1;
+// The update settings, as Float64Array: optimizer_update's fields (optimizer 0 = SGD, 1 = Adam; nesterov 0/1).
+const S_OPTIMIZER = 0, S_LR = 1, S_MOMENTUM = 2, S_NESTEROV = 3, S_BETA1 = 4, S_BETA2 = 5, S_EPSILON = 6, S_L2 = 7, S_STEP = 8;
+const SETTINGS_LENGTH = 9;
+
+/** Parameters ⌊tP/T⌋…, on 16-float (cache-line) boundaries, so two threads never write one line. */
+const range_start = (t: number, P: number, threads: number) => (t === threads ? P : Math.floor((t * P) / threads / 16) * 16);
+
+/**
+ * One thread's part of the update: its range of the parameter, gradient and optimizer vectors, and of
+ * every helper's gradient, as views made once.
+ */
+interface UpdateRange { vectors: UpdateVectors; grads: Float32Array; helperGrads: Float32Array[] }
+
+function update_range(
+  t: number, threads: number, weightCount: number, params: Float32Array, grads: Float32Array, velocity: Float32Array,
+  moment2: Float32Array, helperGrads: Float32Array[],
+): UpdateRange {
+  const P = params.length;
+  const p0 = range_start(t, P, threads), p1 = range_start(t + 1, P, threads);
+  return {
+    vectors: update_vectors_range(params, grads, velocity, moment2, weightCount, p0, p1),
+    grads: grads.subarray(p0, p1),
+    helperGrads: helperGrads.map((g) => g.subarray(p0, p1)),
+  };
+}
+
+/** g ← g + g₁ + g₂ + … over one range, in thread order, skipping helpers that had no rows. */
+function range_sum(kernels: Kernels, r: UpdateRange, rows: number, threads: number): void {
+  for (let t = 1; t < threads; t++) {
+    if (slice_start(t + 1, rows, threads) > slice_start(t, rows, threads)) kernels.addInto(r.grads, r.helperGrads[t - 1]);
+  }
+}
 
 /** Polls before sleeping in Atomics.wait: about 20 µs here, less than a futex round trip. */
 const SPIN = 2000;
@@ -133,41 +176,63 @@ function wait_change(control: Int32Array, i: number, value: number, timeoutMs: n
 export interface DataParallel {
   readonly threads: number;
   /**
-   * The gradient of the minibatch of `rows` rows already in the full pass (z⁽⁰⁾ gathered, targets in y,
-   * dropout masks drawn) into the trainer's gradient vector: every thread its slice, then the sum.
+   * Every thread's slice of the gradient of the minibatch of `rows` rows already in the full pass (z⁽⁰⁾
+   * gathered, targets in y, dropout masks drawn): a⁽ˡ⁾, z⁽ˡ⁾ of all rows are then in the pass, and the
+   * gradients, still unsummed, in the trainer's vector (slice 0) and the helpers'.
    */
   gradient(rows: number): void;
+  /** After gradient(): the sum and the update (optimizer_update with s, advancing s.step), each thread its range. */
+  update(s: UpdateSettings): void;
+  /** After gradient(): the sum alone, on this thread, for a caller that must see the whole gradient (clipping). */
+  reduce(): void;
   /** Ends the helpers' job (they return from helper_run and may take another). Idempotent. */
   close(): void;
 }
 
 /**
- * The calling thread's side. `pass`, `y` and `grads` are the trainer's (its full minibatch pass, its
- * targets and its gradient vector, which also holds slice 0's gradient); helperGrads and helperScratch
+ * The calling thread's side. `pass`, `y` and the vectors are the trainer's (its full minibatch pass, its
+ * targets, and the flat vectors; grads also holds slice 0's gradient); helperGrads and helperScratch
  * come from helper_request's part of the same shared arena.
  */
 export function data_parallel_start(
   kernels: Kernels, network: NetworkSpec, layout: ParamLayout, pass: Pass<Float32Array>, y: Float32Array,
-  params: Float32Array, grads: Float32Array, helperGrads: Float32Array[], helperScratch: Float32Array[],
-  helpers: HelperThreads,
+  vectors: { params: Float32Array; grads: Float32Array; velocity: Float32Array; moment2: Float32Array },
+  helperGrads: Float32Array[], helperScratch: Float32Array[], helpers: HelperThreads,
 ): DataParallel {
+  const { params, grads, velocity, moment2 } = vectors;
   const threads = helpers.count + 1;
   const control = new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
+  const settings = new Float64Array(new SharedArrayBuffer(SETTINGS_LENGTH * 8));
   const span = (v: Float32Array): Span => [v.byteOffset, v.length];
   const share = kernels.share();
-  helpers.start(helperGrads.map((g, i) => ({
-    index: i + 1, threads, kernel: kernels.name, share, control: control.buffer as SharedArrayBuffer, network,
-    params: span(params), grads: span(g), scratch: kernels.scratchLength > 0 ? span(helperScratch[i]) : null,
+  helpers.start(helperGrads.map((_, i) => ({
+    index: i + 1, threads, kernel: kernels.name, share, control: control.buffer as SharedArrayBuffer,
+    settings: settings.buffer as SharedArrayBuffer, network,
+    params: span(params), grads: span(grads), velocity: span(velocity), moment2: span(moment2),
+    helperGrads: helperGrads.map(span), scratch: kernels.scratchLength > 0 ? span(helperScratch[i]) : null,
     y: span(y), a: pass.a.map(span), z: pass.z.map(span), delta: pass.delta.map(span), mask: pass.mask.map(span),
   })));
   const gemm: Gemm<Float32Array> = kernels.gemm.bind(kernels);
   const cost = costFor(network.loss, network.output);
+  const updates = update_kernels(kernels);
   const mine = slice_cache(pass, y, layout, grads, 0, threads);
+  const myRange = update_range(0, threads, layout.weightCount, params, grads, velocity, moment2, helperGrads);
+  const all = update_range(0, 1, layout.weightCount, params, grads, velocity, moment2, helperGrads);
   let generation = 0;
+  let lastRows = 0;
   let started = false;
   let closed = false;
 
-  /** Waits for every helper to count itself into DONE for this step; throws what failed. */
+  /** Starts a phase on every helper. */
+  function signal(rows: number): void {
+    if (closed) throw new Error('the data-parallel trainer is closed (or a helper failed); create another trainer');
+    Atomics.store(control, ROWS, rows);
+    Atomics.store(control, DONE, 0);
+    Atomics.store(control, GEN, ++generation);
+    Atomics.notify(control, GEN);
+  }
+
+  /** Waits for every helper to count itself into DONE for this phase; throws what failed. */
   function join(): void {
     for (;;) {
       if (Atomics.load(control, FAILED) > 0) {
@@ -189,20 +254,31 @@ export function data_parallel_start(
   return {
     threads,
     gradient(rows) {
-      if (closed) throw new Error('the data-parallel trainer is closed (or a helper failed); create another trainer');
-      Atomics.store(control, ROWS, rows);
-      Atomics.store(control, DONE, 0);
-      Atomics.store(control, GEN, ++generation);
-      Atomics.notify(control, GEN);
+      signal(rows);
+      lastRows = rows;
       const s = mine(rows);
       if (s.rows > 0) slice_gradient(gemm, cost, s, rows);
       else grads.fill(0);
       join();
       started = true;
-      // The reduction, in thread order; a helper with no rows this step (rows < threads) adds nothing.
-      for (let t = 1; t < threads; t++) {
-        if (slice_start(t + 1, rows, threads) > slice_start(t, rows, threads)) kernels.addInto(grads, helperGrads[t - 1]);
-      }
+    },
+    update(s) {
+      settings[S_OPTIMIZER] = s.optimizer === 'adam' ? 1 : 0;
+      settings[S_LR] = s.learningRate;
+      settings[S_MOMENTUM] = s.momentum;
+      settings[S_NESTEROV] = s.nesterov ? 1 : 0;
+      settings[S_BETA1] = s.beta1;
+      settings[S_BETA2] = s.beta2;
+      settings[S_EPSILON] = s.epsilon;
+      settings[S_L2] = s.l2;
+      settings[S_STEP] = s.step;
+      signal(UPDATE);
+      range_sum(kernels, myRange, lastRows, threads);
+      optimizer_update(updates, myRange.vectors, s);
+      join();
+    },
+    reduce() {
+      range_sum(kernels, all, lastRows, threads);
     },
     close() {
       if (closed) return;
@@ -229,21 +305,45 @@ export function helper_run(job: HelperJob): void {
     const kernels = createKernels(job.kernel as KernelChoice);
     kernels.attach(job.share, job.scratch === null ? null : view(job.scratch));
     const layout = paramLayout(job.network);
-    const grads = view(job.grads);
-    const full = pass_create(job.network, layout, view(job.params), grads, {
+    const params = view(job.params);
+    const helperGrads = job.helperGrads.map(view);
+    const full = pass_create(job.network, layout, params, helperGrads[job.index - 1], {
       a: job.a.map(view), z: job.z.map(view), delta: job.delta.map(view), mask: job.mask.map(view),
     });
-    const mine = slice_cache(full, view(job.y), layout, grads, job.index, job.threads);
+    const mine = slice_cache(full, view(job.y), layout, helperGrads[job.index - 1], job.index, job.threads);
+    const range = update_range(job.index, job.threads, layout.weightCount, params, view(job.grads), view(job.velocity),
+      view(job.moment2), helperGrads);
     const gemm: Gemm<Float32Array> = kernels.gemm.bind(kernels);
     const cost = costFor(job.network.loss, job.network.output);
+    const updates = update_kernels(kernels);
+    const settings = new Float64Array(job.settings);
+    const s: UpdateSettings = {
+      optimizer: 'sgd', learningRate: 0, momentum: 0, nesterov: false, beta1: 0, beta2: 0, epsilon: 0, l2: 0, step: 0,
+    };
+    let lastRows = 0;
     Atomics.add(control, READY, 1);
     for (;;) {
       wait_change(control, GEN, generation, Infinity);
       generation = Atomics.load(control, GEN);
       const rows = Atomics.load(control, ROWS);
       if (rows === 0) return;
-      const s = mine(rows);
-      if (s.rows > 0) slice_gradient(gemm, cost, s, rows);
+      if (rows === UPDATE) {
+        s.optimizer = settings[S_OPTIMIZER] === 1 ? 'adam' : 'sgd';
+        s.learningRate = settings[S_LR];
+        s.momentum = settings[S_MOMENTUM];
+        s.nesterov = settings[S_NESTEROV] === 1;
+        s.beta1 = settings[S_BETA1];
+        s.beta2 = settings[S_BETA2];
+        s.epsilon = settings[S_EPSILON];
+        s.l2 = settings[S_L2];
+        s.step = settings[S_STEP];
+        range_sum(kernels, range, lastRows, job.threads);
+        optimizer_update(updates, range.vectors, s);
+      } else {
+        lastRows = rows;
+        const slice = mine(rows);
+        if (slice.rows > 0) slice_gradient(gemm, cost, slice, rows);
+      }
       Atomics.add(control, DONE, 1);
       Atomics.notify(control, DONE);
     }
