@@ -76,16 +76,21 @@ export function update_kernels(kernels: Kernels): UpdateKernels {
   };
 }
 
-/** One update over vectors split by update_vectors: L2 on the weights, none on the biases. Advances s.step. */
-export function optimizer_update(k: UpdateKernels, vectors: UpdateVectors, s: UpdateSettings): void {
+/**
+ * One update over vectors split by update_vectors: L2 on the weights, none on the biases. Advances s.step.
+ * extra, when given, is a second gradient (split the same way) added to g first, in the kernel.
+ */
+export function optimizer_update(
+  k: UpdateKernels, vectors: UpdateVectors, s: UpdateSettings, extra: { weights: Float32Array; biases: Float32Array } | null = null,
+): void {
   const { weights: W, biases: b } = vectors;
   s.step++;
   if (s.optimizer === 'adam') {
-    k.adam(W.w, W.g, W.v, W.s, s.learningRate, s.beta1, s.beta2, s.epsilon, s.l2, s.step);
-    k.adam(b.w, b.g, b.v, b.s, s.learningRate, s.beta1, s.beta2, s.epsilon, 0, s.step);
+    k.adam(W.w, W.g, W.v, W.s, s.learningRate, s.beta1, s.beta2, s.epsilon, s.l2, s.step, extra?.weights);
+    k.adam(b.w, b.g, b.v, b.s, s.learningRate, s.beta1, s.beta2, s.epsilon, 0, s.step, extra?.biases);
   } else {
-    k.sgd(W.w, W.g, W.v, s.learningRate, s.momentum, s.l2, s.nesterov);
-    k.sgd(b.w, b.g, b.v, s.learningRate, s.momentum, 0, s.nesterov);
+    k.sgd(W.w, W.g, W.v, s.learningRate, s.momentum, s.l2, s.nesterov, extra?.weights);
+    k.sgd(b.w, b.g, b.v, s.learningRate, s.momentum, 0, s.nesterov, extra?.biases);
   }
 }
 

@@ -113,6 +113,33 @@ describe('the kernels a shared arena needs', () => {
     expect(dst).toEqual(expected);
   });
 
+  it('an update given a second gradient h has the bits of addInto(g, h) and then the update, and agrees with the reference', () => {
+    const n = 1031;
+    for (const optimizer of ['sgd', 'adam'] as const) {
+      const k = createKernels('wasm-simd');
+      const [w1, g1, v1, m1, w2, g2, v2, m2, h] = k.arena([n, n, n, n, n, n, n, n, n]);
+      const rng = rng_seed(11);
+      for (let i = 0; i < n; i++) {
+        w1[i] = w2[i] = rng_uniform(rng) - 0.5;
+        g1[i] = g2[i] = (rng_uniform(rng) - 0.5) * 0.1;
+        h[i] = (rng_uniform(rng) - 0.5) * 0.1;
+        v1[i] = v2[i] = rng_uniform(rng) * 0.01;
+        m1[i] = m2[i] = (rng_uniform(rng) - 0.5) * 0.01;
+      }
+      const ref = { w: w1.slice(), g: g1.slice(), v: v1.slice(), m: m1.slice() };
+      const step = (w: Float32Array, g: Float32Array, v: Float32Array, m: Float32Array, hh: Float32Array | null, kk = k) =>
+        optimizer === 'sgd' ? kk.sgdUpdate!(w, g, v, 0.05, 0.9, 1e-3, true, hh) : kk.adamUpdate!(w, g, m, v, 0.01, 0.9, 0.999, 1e-8, 1e-3, 3, hh);
+      step(w1, g1, v1, m1, h);
+      k.addInto(g2, h);
+      step(w2, g2, v2, m2, null);
+      expect(w1).toEqual(w2);
+      expect(v1).toEqual(v2);
+      expect(m1).toEqual(m2);
+      step(ref.w, ref.g, ref.v, ref.m, h.slice(), createReferenceKernels());
+      for (let i = 0; i < n; i++) expect(ref.w[i]).toBeCloseTo(w1[i], 6);
+    }
+  });
+
   it('an instance attached to a shared arena multiplies with the same bits as the one that reserved it', () => {
     const owner = createKernels('wasm-simd');
     const M = 13, N = 37, K = 300;

@@ -55,13 +55,16 @@ export function gatherRowsReference(
   }
 }
 
-/** The fused update of Kernels.sgdUpdate, element by element (float64 arithmetic, float32 storage). */
+/**
+ * The fused update of Kernels.sgdUpdate, element by element (float64 arithmetic, float32 storage; g + h
+ * rounded to float32 first, as addInto would store it).
+ */
 export function sgdUpdateReference(
   w: Float32Array, g: Float32Array, v: Float32Array,
-  learningRate: number, momentum: number, l2: number, nesterov: boolean,
+  learningRate: number, momentum: number, l2: number, nesterov: boolean, h: Float32Array | null = null,
 ): void {
   for (let i = 0; i < w.length; i++) {
-    const gi = g[i] + l2 * w[i];
+    const gi = (h === null ? g[i] : Math.fround(g[i] + h[i])) + l2 * w[i];
     const vi = momentum * v[i] - learningRate * gi;
     v[i] = vi;
     w[i] += nesterov ? momentum * vi - learningRate * gi : vi;
@@ -85,11 +88,12 @@ export const adamInvRootBias2 = (beta2: number, step: number) => 1 / Math.sqrt(1
 export function adamUpdateReference(
   w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
   learningRate: number, beta1: number, beta2: number, epsilon: number, l2: number, step: number,
+  h: Float32Array | null = null,
 ): void {
   const stepSize = adamStepSize(learningRate, beta1, step);
   const invRootBias2 = adamInvRootBias2(beta2, step);
   for (let i = 0; i < w.length; i++) {
-    const gi = g[i] + l2 * w[i];
+    const gi = (h === null ? g[i] : Math.fround(g[i] + h[i])) + l2 * w[i];
     const mi = beta1 * m[i] + (1 - beta1) * gi;
     const vi = beta2 * v[i] + (1 - beta2) * gi * gi;
     m[i] = mi;

@@ -53,20 +53,23 @@ export interface Kernels {
    *   g̃ = g + λ·w;  v ← μ·v − η·g̃;  w ← w + v        (nesterov: w ← w + μ·v − η·g̃, with the new v)
    * the engine's SGD with momentum, in float32. Elementwise work in JavaScript costs as much as the
    * whole gemm at batch 32 for a 784-128-10 network, so a kernel that can do it faster says so here.
+   * h, when given (a view like g), is a second gradient added to g first, g̃ = (g + h) + λ·w, with the
+   * bits of addInto(g, h) followed by the update: the data-parallel trainer's last slice.
    */
   sgdUpdate?(
     w: Float32Array, g: Float32Array, v: Float32Array,
-    learningRate: number, momentum: number, l2: number, nesterov: boolean,
+    learningRate: number, momentum: number, l2: number, nesterov: boolean, h?: Float32Array | null,
   ): void;
   /**
    * Optional fused Adam update for update number `step` (t ≥ 1), one pass over w, g, m, v (views from
    * this arena, the length of w):
    *   g̃ = g + λ·w;  m ← β₁·m + (1 − β₁)·g̃;  v ← β₂·v + (1 − β₂)·g̃²;  w ← w − η·m̂/(√v̂ + ε)
    * with m̂ = m/(1 − β₁ᵗ) and v̂ = v/(1 − β₂ᵗ) (the bias corrections, as reference.ts's adamStepSize and adamInvRootBias2).
+   * h as in sgdUpdate.
    */
   adamUpdate?(
     w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
-    learningRate: number, beta1: number, beta2: number, epsilon: number, l2: number, step: number,
+    learningRate: number, beta1: number, beta2: number, epsilon: number, l2: number, step: number, h?: Float32Array | null,
   ): void;
   /**
    * Optional minibatch gather: z0 (rows, features), a view from this arena, ← the standardised

@@ -30,12 +30,12 @@ interface GemmExports {
   ): void;
   sgd_update(
     w: number, g: number, v: number, n: number,
-    learningRate: number, momentum: number, l2: number, nesterov: number,
+    learningRate: number, momentum: number, l2: number, nesterov: number, h: number,
   ): void;
   adam_update(
     w: number, g: number, m: number, v: number, n: number,
     stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
-    epsilon: number, l2: number, invRootBias2: number,
+    epsilon: number, l2: number, invRootBias2: number, h: number,
   ): void;
   standardize_rows(z: number, rows: number, n: number, mean: number, invStd: number): void;
   add_into(dst: number, src: number, n: number): void;
@@ -221,7 +221,7 @@ export function createWasmKernels(): Kernels {
       exports.gemm_rows(M, N, K, alpha, A.byteOffset, B.byteOffset, beta, C.byteOffset, scratch);
     },
 
-    sgdUpdate(w, g, v, learningRate, momentum, l2, nesterov) {
+    sgdUpdate(w, g, v, learningRate, momentum, l2, nesterov, h = null) {
       if (!wasm) throw new Error('sgdUpdate: call arena() first; w, g and v must be views it returned');
       const n = w.length;
       check('sgdUpdate', 'w', w, n);
@@ -230,10 +230,14 @@ export function createWasmKernels(): Kernels {
       if (overlaps(w, n, g, n) || overlaps(w, n, v, n) || overlaps(g, n, v, n)) {
         throw new Error('sgdUpdate: w, g and v must not overlap');
       }
-      wasm.sgd_update(w.byteOffset, g.byteOffset, v.byteOffset, n, learningRate, momentum, l2, nesterov ? 1 : 0);
+      if (h !== null) {
+        check('sgdUpdate', 'h', h, n);
+        if (overlaps(h, n, w, n) || overlaps(h, n, v, n) || overlaps(h, n, g, n)) throw new Error('sgdUpdate: h must not overlap w, g or v');
+      }
+      wasm.sgd_update(w.byteOffset, g.byteOffset, v.byteOffset, n, learningRate, momentum, l2, nesterov ? 1 : 0, h === null ? 0 : h.byteOffset);
     },
 
-    adamUpdate(w, g, m, v, learningRate, beta1, beta2, epsilon, l2, step) {
+    adamUpdate(w, g, m, v, learningRate, beta1, beta2, epsilon, l2, step, h = null) {
       if (!wasm) throw new Error('adamUpdate: call arena() first; w, g, m and v must be views it returned');
       const n = w.length;
       check('adamUpdate', 'w', w, n);
@@ -244,10 +248,16 @@ export function createWasmKernels(): Kernels {
           overlaps(g, n, m, n) || overlaps(g, n, v, n) || overlaps(m, n, v, n)) {
         throw new Error('adamUpdate: w, g, m and v must not overlap');
       }
+      if (h !== null) {
+        check('adamUpdate', 'h', h, n);
+        if (overlaps(h, n, w, n) || overlaps(h, n, m, n) || overlaps(h, n, v, n) || overlaps(h, n, g, n)) {
+          throw new Error('adamUpdate: h must not overlap w, g, m or v');
+        }
+      }
       wasm.adam_update(
         w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, n,
         adamStepSize(learningRate, beta1, step), beta1, 1 - beta1, beta2, 1 - beta2, epsilon, l2,
-        adamInvRootBias2(beta2, step),
+        adamInvRootBias2(beta2, step), h === null ? 0 : h.byteOffset,
       );
     },
 

@@ -115,8 +115,11 @@ export function helper_request(threads: number, paramCount: number, kernels: Ker
 /** A slice of a minibatch of some size: its pass (views of its rows, its gradient vector) and targets. */
 interface Slice { rows: number; pass: Pass<Float32Array>; y: Float32Array }
 
-/** A range of the update: views of its part of the vectors and of every slice's gradient. */
-interface Range { vectors: UpdateVectors; sliceGrads: Float32Array[] }
+/**
+ * A range of the update: views of its part of the vectors and of every slice's gradient, whole and
+ * split where the weights end (as optimizer_update takes a second gradient).
+ */
+interface Range { vectors: UpdateVectors; sliceGrads: Float32Array[]; sliceParts: { weights: Float32Array; biases: Float32Array }[] }
 
 /**
  * What any thread needs to do any unit: the slices of each minibatch size seen (an epoch has at most
@@ -159,9 +162,13 @@ function units_create(
     },
     ranges: sliceGrads.map((_, k) => {
       const p0 = range_start(k, P, threads), p1 = range_start(k + 1, P, threads);
+      const wc = layout.weightCount;
       return {
-        vectors: update_vectors_range(params, sliceGrads[0], velocity, moment2, layout.weightCount, p0, p1),
+        vectors: update_vectors_range(params, sliceGrads[0], velocity, moment2, wc, p0, p1),
         sliceGrads: sliceGrads.map((g) => g.subarray(p0, p1)),
+        sliceParts: sliceGrads.map((g) => ({
+          weights: g.subarray(Math.min(p0, wc), Math.min(p1, wc)), biases: g.subarray(Math.max(p0, wc), Math.max(p1, wc)),
+        })),
       };
     }),
   };
@@ -180,13 +187,23 @@ function slice_gradient(u: Units, s: Slice, batchRows: number): void {
   mlp_backward(u.gemm, pass, rows, 1 / batchRows);
 }
 
-/** g ← g₀ + g₁ + g₂ + … over one range, in slice order, skipping slices that had no rows. */
-function range_sum(u: Units, r: Range, rows: number): void {
+const has_rows = (k: number, rows: number, threads: number) => slice_start(k + 1, rows, threads) > slice_start(k, rows, threads);
+
+/** The last slice after slice 0 that had rows (0 when none did). */
+function last_slice(rows: number, threads: number): number {
+  let last = 0;
+  for (let k = 1; k < threads; k++) if (has_rows(k, rows, threads)) last = k;
+  return last;
+}
+
+/**
+ * g ← g₀ + g₁ + g₂ + … over one range, in slice order, skipping slices that had no rows, up to slice
+ * `upTo` (exclusive; the update adds the last one itself).
+ */
+function range_sum(u: Units, r: Range, rows: number, upTo: number): void {
   const g = r.sliceGrads[0];
-  if (slice_start(1, rows, u.threads) === 0) g.fill(0);
-  for (let k = 1; k < u.threads; k++) {
-    if (slice_start(k + 1, rows, u.threads) > slice_start(k, rows, u.threads)) u.kernels.addInto(g, r.sliceGrads[k]);
-  }
+  if (!has_rows(0, rows, u.threads)) g.fill(0);
+  for (let k = 1; k < upTo; k++) if (has_rows(k, rows, u.threads)) u.kernels.addInto(g, r.sliceGrads[k]);
 }
 
 /** Unit k of a phase: slice k's gradient (rows > 0), or range k's sum and update (rows < 0, after −rows). */
@@ -195,10 +212,11 @@ function unit_run(u: Units, k: number, rows: number, s: UpdateSettings): void {
     slice_gradient(u, u.slices(rows)[k], rows);
   } else {
     const r = u.ranges[k];
-    range_sum(u, r, -rows);
+    const last = last_slice(-rows, u.threads);
+    range_sum(u, r, -rows, last);
     // optimizer_update advances step; every range must use the same one.
     const step = s.step;
-    optimizer_update(u.updates, r.vectors, s);
+    optimizer_update(u.updates, r.vectors, s, last > 0 ? r.sliceParts[last] : null);
     s.step = step;
   }
 }
@@ -344,7 +362,7 @@ export function data_parallel_start(
       s.step++;
     },
     reduce() {
-      for (const r of u.ranges) range_sum(u, r, lastRows);
+      for (const r of u.ranges) range_sum(u, r, lastRows, threads);
     },
     close() {
       if (closed) return;
