@@ -5,7 +5,7 @@
 // however the job ends (done, cancelled, failed, thrown; if this thread itself dies, Node ends the
 // threads it started with it).
 import { setPriority } from 'node:os';
-import { createTrainer, EngineError, savedThreads } from '../../engine/index.js';
+import { createTrainer, EngineError, MAX_THREADS, savedThreads } from '../../engine/index.js';
 import { startHelperThreads, type OwnedHelperThreads } from '../../engine/parallel/threads.js';
 import { CONTROL, type StopReason, type TrainTask, type WorkerMessage } from './messages.js';
 import { engineSpecs } from './resolve.js';
@@ -19,7 +19,10 @@ export default async function train(task: TrainTask): Promise<void> {
   const threads = task.checkpoint !== null ? savedThreads(task.checkpoint) : task.threads ?? 1;
   let helpers: OwnedHelperThreads | undefined;
   try {
-    if (threads > 1) helpers = await startHelperThreads(threads - 1, { nice: task.nice });
+    // A count the engine refuses (createTrainer then says why) starts no threads.
+    if (Number.isInteger(threads) && threads > 1 && threads <= MAX_THREADS) {
+      helpers = await startHelperThreads(threads - 1, { nice: task.nice });
+    }
     trainJob(task, post, threads, helpers);
   } catch (err) {
     if (err instanceof EngineError) {
