@@ -347,7 +347,14 @@ export function createTrainer(
         return null;
       }
       const rows = Math.min(batch, nTrain - start);
-      const batchCost = train_batch(start, rows);
+      let batchCost: number;
+      try {
+        batchCost = train_batch(start, rows);
+      } catch (err) {
+        // A helper thread failed or stopped answering: keep the last completed epoch, as for divergence.
+        rollback();
+        throw err;
+      }
       if (!Number.isFinite(batchCost)) {
         rollback();
         throw diverged(epoch, `the loss became ${batchCost}`);

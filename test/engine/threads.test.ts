@@ -247,6 +247,16 @@ describe('threads', () => {
     expect(() => createTrainer(blobNetwork(), trainingSpec(), blobs(50), { threads: 0 })).toThrow(/threads must be/);
   });
 
+  it('a helper that fails fails the epoch with its message, instead of hanging, and the trainer stays closed', () => {
+    const broken: HelperThreads = { count: 1, start: (jobs) => one.start(jobs.map((j) => ({ ...j, kernel: 'no-such-kernel' }))) };
+    const trainer = createTrainer(blobNetwork(), trainingSpec({ epochs: 2 }), blobs(60), { threads: 2, helpers: broken });
+    const before = trainer.saveState();
+    expect(() => trainer.runEpoch()).toThrow(/a helper thread failed: helper 1: unknown kernel 'no-such-kernel'/);
+    expect(trainer.saveState()).toEqual(before);
+    expect(() => trainer.runEpoch()).toThrow(/closed/);
+    trainer.close();
+  });
+
   it('a helper set serves one trainer after another', () => {
     const a = train(2, { kernels: () => createKernels() }), b = train(2, { kernels: () => createKernels() });
     expect(a.state).toEqual(b.state);
