@@ -427,7 +427,14 @@ export function createTrainer(
   }
 
   // A version-1 state holds no reference loss: the network as resumed stands in for the untrained one.
-  if (Number.isNaN(referenceLoss)) referenceLoss = reference_loss();
+  if (Number.isNaN(referenceLoss)) {
+    try {
+      referenceLoss = reference_loss();
+    } catch (err) {
+      parallel?.close(); // no trainer comes back to close: free the helpers for another
+      throw err;
+    }
+  }
   // An untrained network that already fits exactly (or overflows) leaves only the NaN/∞ checks.
   const divergenceLimit = referenceLoss > 0 && Number.isFinite(referenceLoss) ? DIVERGENCE_FACTOR * referenceLoss : Infinity;
   const checkRows = Math.min(nTrain, CHECK_ROWS);

@@ -13,7 +13,7 @@ import { startHelperThreads, type OwnedHelperThreads } from '../../src/engine/pa
 import { rng_seed, rng_uniform } from '../../src/engine/rng.js';
 import { paramLayout } from '../../src/engine/spec.js';
 import type { NetworkSpec, TrainingData } from '../../src/engine/types.js';
-import { blobNetwork, blobs, trainingSpec, withoutTiming } from './helpers.js';
+import { blobNetwork, blobs, linear, trainingSpec, withoutTiming } from './helpers.js';
 
 let one: OwnedHelperThreads, two: OwnedHelperThreads;
 beforeAll(async () => {
@@ -249,12 +249,30 @@ describe('threads', () => {
 
   it('a helper that fails fails the epoch with its message, instead of hanging, and the trainer stays closed', () => {
     const broken: HelperThreads = { count: 1, start: (jobs) => one.start(jobs.map((j) => ({ ...j, kernel: 'no-such-kernel' }))) };
-    const trainer = createTrainer(blobNetwork(), trainingSpec({ epochs: 2 }), blobs(60), { threads: 2, helpers: broken });
+    // Long enough an epoch (12,500 steps) that the helper fails within it: the caller can claim every
+    // unit itself, so a short epoch may end before the helper has even read its job.
+    const trainer = createTrainer(blobNetwork(), trainingSpec({ epochs: 2 }), blobs(100_000), { threads: 2, helpers: broken });
     const before = trainer.saveState();
     expect(() => trainer.runEpoch()).toThrow(/a helper thread failed: helper 1: unknown kernel 'no-such-kernel'/);
     expect(trainer.saveState()).toEqual(before);
     expect(() => trainer.runEpoch()).toThrow(/closed/);
     trainer.close();
+  });
+
+  it('a trainer that cannot be created leaves its helpers free for the next one', () => {
+    // As train.test.ts's 'rows too large to train on': the untrained network's loss is already infinite.
+    const network: NetworkSpec = {
+      inputs: 2, hidden: [{ units: 8, activation: 'relu', dropout: 0 }], outputs: 1, output: 'identity', loss: 'squared_error',
+    };
+    const data = linear(40);
+    data.x[7] = 3e38;
+    expect(() => createTrainer(network, trainingSpec(), data, { threads: 2, helpers: one })).toThrow(/too large to train on/);
+    // The helper takes the next job (else it would still be waiting on the first one's control word and
+    // the caller would quietly do every unit alone): a job it cannot run fails the next epoch.
+    const broken: HelperThreads = { count: 1, start: (jobs) => one.start(jobs.map((j) => ({ ...j, kernel: 'no-such-kernel' }))) };
+    const next = createTrainer(blobNetwork(), trainingSpec({ epochs: 1 }), blobs(100_000), { threads: 2, helpers: broken });
+    expect(() => next.runEpoch()).toThrow(/a helper thread failed/);
+    next.close();
   });
 
   it('a helper set serves one trainer after another', () => {

@@ -2,37 +2,41 @@
 // runs forward, δ⁽ᴸ⁾ and backward over rows ⌊kB/T⌋…⌊(k+1)B/T⌋ into its own gradient vector (scaled by
 // 1/B, so each is its slice's share of the minibatch mean); then the gradients are summed in slice
 // order, g = ((g₀ + g₁) + g₂) + …, and the one update applied. Same seed and T: same bits, every run.
-// The sum and the update are elementwise, so they too are split, by parameter: range k sums and updates
-// parameters ⌊kP/T⌋…⌊(k+1)P/T⌋ (rounded to cache lines), which gives the bits one thread summing and
-// updating them all would.
 //
-// The bits depend on the slices and ranges, never on which thread does one: T threads claim the T units
-// of each phase from an atomic counter, first come first served. On a busy machine a descheduled helper
-// then costs the caller its unit of work, not a wait for the helper's next time slice (with fixed
-// assignments two threads ran slower than one here under a load of 6 on 2 cores). At batch 10 the update alone is a third of a step (it streams w, g and v,
-// 1.2 MB for 784-128-10), so leaving it to one thread would cap two threads at about 1.3×. With
-// clipNorm the norm needs the whole sum first: the caller then sums and updates alone (reduce()).
+// The sum and the update are elementwise, so they are split too, by parameter: range k sums and updates
+// parameters ⌊kP/T⌋…⌊(k+1)P/T⌋ (rounded to cache lines), with the bits one thread doing all of them would
+// get; the last slice's gradient is added inside the update kernel rather than by a pass of addInto. At
+// batch 10 the update alone is a third of a step (it streams w, g and v, 1.2 MB for 784-128-10), so
+// leaving it to one thread would cap two threads at about 1.3×. With clipNorm the norm needs the whole
+// sum first: the caller then sums alone (reduce()) and updates as one thread does.
+//
+// The bits depend on the slices and ranges, never on which thread computes one: the T units of each phase
+// are claimed from an atomic counter, first come first served, so a helper that is off the CPU when a
+// phase opens costs the caller its unit of work rather than a wait. A thread preempted after claiming a
+// unit still holds up the phase until it runs again: on a machine with more runnable threads than
+// cores, two threads are slower than one (README, "One job on every core"), hence the service's rule
+// that a node's jobs never ask for more threads than it has cores.
 //
 // What lives where. Everything a step touches is in the trainer's one arena, reserved shared (a shared
-// WebAssembly.Memory for the wasm kernel): the parameters, the minibatch's z⁽⁰⁾ and targets (gathered by
-// the calling thread), every layer's a, z, δ and dropout mask (each thread uses its rows of them), and
-// per helper its gradient vector and its gemm scratch. So a helper reads the parameters and writes its
-// gradient in place; nothing is copied or posted per step. The calling thread draws the dropout masks
-// for the whole minibatch before splitting it (mlp_dropout_masks: the numbers dropout_forward would
-// draw, in its order), so T threads drop the very units one thread would, and a resumed run redraws them
-// from the saved generator like any other.
+// WebAssembly.Memory for the wasm kernel, a SharedArrayBuffer for the reference one): the parameters and
+// optimizer vectors, the minibatch's z⁽⁰⁾ and targets (gathered by the calling thread), every layer's a,
+// z, δ and dropout mask (a slice uses its rows of them), each slice's gradient vector (slice 0's is the
+// trainer's own, which ends up holding the sum) and each helper's gemm scratch. So helpers read the
+// parameters and write gradients in place; nothing is copied or posted per step. The calling thread
+// draws the dropout masks for the whole minibatch before it is split (mlp_dropout_masks: the numbers
+// dropout_forward would draw, in its order), so T threads drop the very units one thread would, and a
+// resumed run redraws them from the saved generator like any other.
 //
 // Synchronisation is one small Int32Array over a SharedArrayBuffer (the control word): the caller opens a
-// phase (CLAIM ← phase number·256, then GEN), every thread claims units by compare-and-swap on CLAIM
-// until none is left, counting each finished unit into DONE; the caller waits for DONE = T. Each side spins for a while before
-// sleeping in Atomics.wait, and Atomics.notify is called only when the other side says it sleeps: a
-// futex round trip costs tens of microseconds (notify alone took 46 µs a call here, a quarter of a
-// step at batch 10), a phase of a step at batch 10 about a hundred.
+// phase (ROWS, then CLAIM ← phase·256, then GEN ← phase), every thread claims units by compare-and-swap on
+// CLAIM until none is left and counts each finished one into DONE, and the caller waits for DONE = T.
+// A thread polls for SPIN_MS before sleeping in Atomics.wait, and Atomics.notify is called only when the
+// other side says it sleeps: notify alone took 46 µs a call here, a quarter of a step at batch 10.
 //
 // This file is pure computation, like the rest of the engine: it never starts a thread. Whoever owns
 // threads (engine/parallel/threads.ts, which uses node:worker_threads) hands the trainer a HelperThreads,
 // whose start() delivers each helper its HelperJob and makes it call helper_run(). Keeping the spawning
-// out lets the same trainer run under Piscina, in a bench, or in a test, and keeps the engine's core free
+// out lets the same trainer run under Piscina, in a bench or in a test, and keeps the engine's core free
 // of I/O; the price is that a caller asking for threads > 1 must also pass the helpers.
 import { costFor, type Cost } from '../costs.js';
 import { createKernels, type KernelChoice, type Kernels } from '../kernels/index.js';
