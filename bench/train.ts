@@ -1,8 +1,9 @@
-// Training throughput on Fashion-MNIST: our engine against @tensorflow/tfjs on its wasm backend,
-// same network (784-H-10, softmax, cross-entropy), same SGD with momentum, batch, epochs, shuffling.
+// Training throughput on Fashion-MNIST: our engine against @tensorflow/tfjs on its wasm backend or
+// PyTorch on CPU (bench/torch_peer.py, run with /usr/bin/python3, one thread), same network (784-H-10,
+// softmax, cross-entropy), same SGD with momentum, batch, epochs, shuffling.
 // Inputs are x/255 in [0, 1] for both (ours through TrainingData mean 0, std 255).
 //
-//   npm run bench -- --hidden 128 --batch 32 --epochs 1 [--json] [--peer tfjs]
+//   npm run bench -- --hidden 128 --batch 32 --epochs 1 [--json] [--peer tfjs|torch] [--threads N]
 //     [--activation relu] [--lr 0.01] [--momentum 0.9] [--seed 1] [--kernel auto|wasm-simd|reference]
 //     [--data DIR with the four IDX files, gzipped or not; default /usr/share/datasets/fashion-mnist]
 //
@@ -10,14 +11,17 @@
 // evaluation excluded); gflops = the gemm FLOPs of those epochs (2·M·N·K per product: forward,
 // ∂W, and δ for every layer but the first) / the same time. The peer runs in a child process so
 // each line's rssMb is that engine's own. With --json every line printed is JSON: the peer's,
-// then {"ratio"}, then ours.
-import { fork } from 'node:child_process';
+// then {"ratio"}, then ours. --threads N trains ours on N threads (data-parallel, parallel/threads.ts;
+// `npm run build` first: the helpers run dist/); "threads" is in ours' line. --peer torch is skipped,
+// with a note on stderr, when /usr/bin/python3 cannot import torch.
+import { execFile, fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { createKernels, type KernelChoice } from '../src/engine/kernels/index.js';
 import { createPredictor, createTrainer, decodeModel } from '../src/engine/index.js';
+import { startHelperThreads } from '../src/engine/parallel/threads.js';
 import type { HiddenActivation, NetworkSpec, TrainingData, TrainingSpec } from '../src/engine/types.js';
 
 interface Settings {
@@ -30,6 +34,7 @@ interface Settings {
   seed: number;
   kernel: KernelChoice;
   data: string;
+  threads: number;
 }
 
 interface RunResult {
@@ -38,6 +43,7 @@ interface RunResult {
   activation: HiddenActivation;
   batch: number;
   epochs: number;
+  threads?: number;
   samplesPerSec: number;
   gflops: number;
   testAccuracy: number;
@@ -125,7 +131,7 @@ function progress(engine: string, epoch: number, epochs: number, ms: number, cpu
 // ---------------------------------------------------------------------------------------------
 // Our engine
 
-function runOurs(s: Settings, train: Split, test: Split): RunResult {
+async function runOurs(s: Settings, train: Split, test: Split): Promise<RunResult> {
   const network: NetworkSpec = {
     inputs: 784,
     hidden: [{ units: s.hidden, activation: s.activation, dropout: 0 }],
@@ -144,7 +150,8 @@ function runOurs(s: Settings, train: Split, test: Split): RunResult {
   };
   const kernels = createKernels(s.kernel);
   const engine = `mlp-service/${kernels.name}`;
-  const trainer = createTrainer(network, training, data, { kernels });
+  const helpers = s.threads > 1 ? await startHelperThreads(s.threads - 1) : undefined;
+  const trainer = createTrainer(network, training, data, { kernels, threads: s.threads, helpers });
   let trainingMs = 0;
   while (!trainer.done) {
     const started = performance.now();
@@ -153,13 +160,16 @@ function runOurs(s: Settings, train: Split, test: Split): RunResult {
     const ms = performance.now() - started;
     trainingMs += ms;
     if (m === null) throw new Error('the epoch was abandoned');
-    progress(engine, m.epoch, s.epochs, ms, cpuSeconds() - cpu, train.rows, `, loss ${m.loss.toFixed(4)}, train accuracy ${m.accuracy?.toFixed(4)}`);
+    progress(engine, m.epoch, s.epochs, ms, cpuSeconds() - cpu, train.rows, `, loss ${m.loss.toFixed(4)}, train accuracy ${m.accuracy?.toFixed(4)}` +
+      (s.threads > 1 ? `, ${s.threads} threads (CPU-seconds: this process's, all threads)` : ''));
   }
+  trainer.close();
+  await helpers?.close();
   const predictor = createPredictor(decodeModel(trainer.exportModel()), { maxBatch: 1000 });
   const testAccuracy = argmaxAccuracy(predictor.predict(test.images, test.rows), test.labels, 10);
   const samples = train.rows * s.epochs;
   return {
-    engine, hidden: s.hidden, activation: s.activation, batch: s.batch, epochs: s.epochs,
+    engine, hidden: s.hidden, activation: s.activation, batch: s.batch, epochs: s.epochs, threads: s.threads,
     samplesPerSec: Math.round(samples / (trainingMs / 1000)),
     gflops: round((flopsPerSample([784, s.hidden, 10]) * samples) / (trainingMs * 1e6), 2),
     testAccuracy: round(testAccuracy, 4),
@@ -234,6 +244,33 @@ function runPeerInChild(argv: string[]): Promise<RunResult> {
   });
 }
 
+/**
+ * PyTorch on one thread (bench/torch_peer.py with /usr/bin/python3), or null when that python has no
+ * torch (the script exits 3): the comparison is then skipped, not failed.
+ */
+function runTorch(s: Settings): Promise<RunResult | null> {
+  const script = join(import.meta.dirname, 'torch_peer.py');
+  const args = [script, '--data', s.data, '--hidden', String(s.hidden), '--activation', s.activation, '--batch', String(s.batch),
+    '--epochs', String(s.epochs), '--lr', String(s.lr), '--momentum', String(s.momentum), '--seed', String(s.seed), '--threads', '1'];
+  return new Promise((resolve, reject) => {
+    const child = execFile('/usr/bin/python3', args, { maxBuffer: 1 << 20 }, (err, stdout) => {
+      if (err !== null) {
+        if ((err as { code?: unknown }).code === 3 || (err as { code?: unknown }).code === 'ENOENT') {
+          process.stderr.write('--peer torch: /usr/bin/python3 cannot import torch; skipping the peer\n');
+          return resolve(null);
+        }
+        return reject(new Error(`the torch run failed: ${err.message}`, { cause: err }));
+      }
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as RunResult);
+      } catch (cause) {
+        reject(new Error(`the torch run printed no JSON line: ${stdout}`, { cause }));
+      }
+    });
+    child.stderr!.pipe(process.stderr);
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const argv = process.argv.slice(2);
@@ -250,6 +287,7 @@ const { values: opts } = parseArgs({
     kernel: { type: 'string', default: 'auto' },
     data: { type: 'string', default: '/usr/share/datasets/fashion-mnist' },
     peer: { type: 'string' },
+    threads: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
     run: { type: 'string' }, // internal: the child process running the peer
   },
@@ -262,7 +300,7 @@ function positive(name: string, value: string, integer: boolean): number {
 }
 if (!['relu', 'tanh', 'sigmoid'].includes(opts.activation)) throw new Error(`--activation must be relu, tanh or sigmoid, got ${opts.activation}`);
 if (!['auto', 'wasm-simd', 'reference'].includes(opts.kernel)) throw new Error(`--kernel must be auto, wasm-simd or reference, got ${opts.kernel}`);
-if (opts.peer !== undefined && opts.peer !== 'tfjs') throw new Error(`--peer must be tfjs, got ${opts.peer}`);
+if (opts.peer !== undefined && opts.peer !== 'tfjs' && opts.peer !== 'torch') throw new Error(`--peer must be tfjs or torch, got ${opts.peer}`);
 const momentum = Number(opts.momentum);
 if (!(momentum >= 0 && momentum < 1)) throw new Error(`--momentum must be in [0, 1), got ${opts.momentum}`);
 const settings: Settings = {
@@ -275,6 +313,7 @@ const settings: Settings = {
   seed: Number(opts.seed),
   kernel: opts.kernel as KernelChoice,
   data: opts.data,
+  threads: positive('threads', opts.threads, true),
 };
 
 if (opts.run === 'tfjs') {
@@ -282,10 +321,11 @@ if (opts.run === 'tfjs') {
   const test = loadSplit(settings.data, 't10k');
   console.log(JSON.stringify(await runTfjs(settings, train, test)));
 } else {
-  const peer = opts.peer === 'tfjs' ? await runPeerInChild(argv.filter((a) => a !== '--json')) : null;
+  const peer = opts.peer === 'tfjs' ? await runPeerInChild(argv.filter((a) => a !== '--json'))
+    : opts.peer === 'torch' ? await runTorch(settings) : null;
   const train = loadSplit(settings.data, 'train');
   const test = loadSplit(settings.data, 't10k');
-  const ours = runOurs(settings, train, test);
+  const ours = await runOurs(settings, train, test);
   const ratio = peer === null ? null : round(ours.samplesPerSec / peer.samplesPerSec, 2);
   if (opts.json) {
     if (peer !== null) {
@@ -295,7 +335,7 @@ if (opts.run === 'tfjs') {
     console.log(JSON.stringify(ours));
   } else {
     console.table((peer === null ? [ours] : [peer, ours]).map((r) => ({
-      engine: r.engine, hidden: r.hidden, activation: r.activation, batch: r.batch, epochs: r.epochs,
+      engine: r.engine, hidden: r.hidden, activation: r.activation, batch: r.batch, epochs: r.epochs, threads: r.threads ?? 1,
       'samples/s': r.samplesPerSec, 'GFLOP/s': r.gflops, 'test accuracy': r.testAccuracy, 'RSS MiB': r.rssMb,
     })));
     if (ratio !== null) console.log(`ours / ${peer!.engine}: ${ratio}× the samples per second`);

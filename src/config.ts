@@ -53,6 +53,8 @@ export interface Config {
   logLevel: string;
   logPretty: boolean;
   workers: number;
+  /** This machine's cores: the budget of threads its running jobs share. */
+  cores: number;
   maxUploadBytes: number;
   maxQueuedJobs: number;
   workerMaxHeapMb: number;
@@ -94,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     logPretty: e.LOG_PRETTY === '1' || e.LOG_PRETTY === 'true',
     workers: e.WORKERS,
+    cores: availableParallelism(),
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxQueuedJobs: e.MAX_QUEUED_JOBS,
     workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,

@@ -3,7 +3,9 @@
 // What is exported here is named in camelCase like the rest of the service's TypeScript; inside the
 // engine the layer and loop functions keep llm.c's snake_case (dense_forward, mlp_backward, …) so
 // that they read like the C they were modelled on.
-export { createTrainer } from './train.js';
+export { createTrainer, MAX_THREADS } from './train.js';
+export { savedThreads } from './state.js';
+export type { HelperThreads } from './parallel/data-parallel.js';
 export type { Trainer, TrainerOptions, RunEpochHooks } from './train.js';
 export { encodeModel, decodeModel } from './model.js';
 export type { Model } from './model.js';

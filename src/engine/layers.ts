@@ -28,15 +28,15 @@ export function dense_forward<T extends FloatArray>(
 
 /**
  * delta is δ⁽ˡ⁾ (rows, nOut), one row per sample. Writes the minibatch averages
- * ∂C/∂W⁽ˡ⁾ = (1/rows) Σ δ z⁽ˡ⁻¹⁾ᵀ into gW (nOut, nIn) and ∂C/∂b⁽ˡ⁾ = (1/rows) Σ δ into gb (nOut),
+ * ∂C/∂W⁽ˡ⁾ = (1/rows) Σ δ z⁽ˡ⁻¹⁾ᵀ into gW (nOut, nIn) and ∂C/∂b⁽ˡ⁾ = (1/rows) Σ δ into gb (nOut)
+ * (with `scale` in place of 1/rows when these rows are a slice of a minibatch of 1/scale rows),
  * and, unless gPrev is null (layer 1: the input needs no gradient), gPrev (rows, nIn) = δ W⁽ˡ⁾,
  * which is W⁽ˡ⁾ᵀ δ⁽ˡ⁾ per sample: ∂C/∂z⁽ˡ⁻¹⁾, still to be multiplied by h′(a⁽ˡ⁻¹⁾).
  */
 export function dense_backward<T extends FloatArray>(
   gemm: Gemm<T>, gPrev: T | null, gW: T, gb: T, delta: T, zPrev: T, W: T,
-  rows: number, nIn: number, nOut: number,
+  rows: number, nIn: number, nOut: number, scale = 1 / rows,
 ): void {
-  const scale = 1 / rows;
   gemm(true, false, nOut, nIn, rows, scale, delta, zPrev, 0, gW);
   gb.fill(0, 0, nOut);
   for (let r = 0; r < rows; r++) {
@@ -121,6 +121,20 @@ export function dropout_forward<T extends FloatArray>(z: T, mask: T, count: numb
     mask[i] = m;
     z[i] *= m;
   }
+}
+
+/**
+ * dropout_forward in two halves, for the data-parallel trainer: the caller draws the whole minibatch's
+ * masks (the same numbers, in the same order, as dropout_forward would), each thread applies its rows'.
+ */
+export function dropout_draw<T extends FloatArray>(mask: T, count: number, p: number, rng: RngState): void {
+  const keep = 1 / (1 - p);
+  for (let i = 0; i < count; i++) mask[i] = rng_uniform(rng) < p ? 0 : keep;
+}
+
+/** z ← z ⊙ mask over count values: dropout with masks already drawn. */
+export function dropout_apply<T extends FloatArray>(z: T, mask: T, count: number): void {
+  for (let i = 0; i < count; i++) z[i] *= mask[i];
 }
 
 /** g ← g ⊙ mask: a dropped unit passed nothing forward, so it passes no gradient back. */

@@ -2,8 +2,8 @@
 // views of W⁽ˡ⁾, b⁽ˡ⁾ and their gradients into the flat vectors), the forward and backward passes,
 // weight initialisation, and gathering standardised rows into the input buffer.
 import {
-  activation_backward, activation_forward, dense_backward, dense_forward, dropout_backward, dropout_forward,
-  type Activation, type FloatArray, type Gemm,
+  activation_backward, activation_forward, dense_backward, dense_forward, dropout_apply, dropout_backward,
+  dropout_draw, dropout_forward, type Activation, type FloatArray, type Gemm,
 } from './layers.js';
 import { gatherRowsReference } from './kernels/reference.js';
 import { rng_uniform, type RngState } from './rng.js';
@@ -66,29 +66,58 @@ export function pass_create<T extends FloatArray>(
 }
 
 /**
- * Forward pass over z⁽⁰⁾'s first `rows` rows: a⁽ˡ⁾ = z⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾, z⁽ˡ⁾ = h(a⁽ˡ⁾), then dropout on
- * hidden layers when rng is given (training); rng null means inference, with no dropout at all.
+ * The pass over rows r0…r1 of `full`'s minibatch buffers (one thread's slice of it): its a, z, δ and
+ * masks are those rows of full's, its W and b full's, its gradients go into `grads` (a flat vector
+ * in the parameter layout). Views only: nothing is copied.
  */
-export function mlp_forward<T extends FloatArray>(gemm: Gemm<T>, pass: Pass<T>, rows: number, rng: RngState | null): void {
+export function pass_slice<T extends FloatArray>(full: Pass<T>, layout: ParamLayout, grads: T, r0: number, r1: number): Pass<T> {
+  const { sizes, weightOffset, biasOffset } = layout;
+  const rowsOf = (bufs: T[]) => bufs.map((buf, l) => (buf.length === 0 ? buf : buf.subarray(r0 * sizes[l], r1 * sizes[l]) as T));
+  const gW = full.gW.map((g, l) => (l === 0 ? g : grads.subarray(weightOffset[l], weightOffset[l] + sizes[l] * sizes[l - 1]) as T));
+  const gb = full.gb.map((g, l) => (l === 0 ? g : grads.subarray(biasOffset[l], biasOffset[l] + sizes[l]) as T));
+  return { ...full, gW, gb, a: rowsOf(full.a), z: rowsOf(full.z), delta: rowsOf(full.delta), mask: rowsOf(full.mask) };
+}
+
+/**
+ * Forward pass over z⁽⁰⁾'s first `rows` rows: a⁽ˡ⁾ = z⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾, z⁽ˡ⁾ = h(a⁽ˡ⁾), then dropout on
+ * hidden layers when rng is given (training); rng null means inference, with no dropout at all, and
+ * 'drawn' applies the masks mlp_dropout_masks already put in pass.mask (a slice of a minibatch).
+ */
+export function mlp_forward<T extends FloatArray>(
+  gemm: Gemm<T>, pass: Pass<T>, rows: number, rng: RngState | 'drawn' | null,
+): void {
   const { sizes, act, W, b, a, z } = pass;
   const L = sizes.length - 1;
   for (let l = 1; l <= L; l++) {
     dense_forward(gemm, a[l], z[l - 1], W[l], b[l], rows, sizes[l - 1], sizes[l]);
     activation_forward(act[l], z[l], a[l], rows, sizes[l]);
-    if (rng !== null && pass.dropout[l] > 0) dropout_forward(z[l], pass.mask[l], rows * sizes[l], pass.dropout[l], rng);
+    if (rng === null || !(pass.dropout[l] > 0)) continue;
+    if (rng === 'drawn') dropout_apply(z[l], pass.mask[l], rows * sizes[l]);
+    else dropout_forward(z[l], pass.mask[l], rows * sizes[l], pass.dropout[l], rng);
   }
 }
 
 /**
- * Backward pass, given δ⁽ᴸ⁾ in delta[L] (from the cost): fills every gW⁽ˡ⁾, gb⁽ˡ⁾ with minibatch averages.
+ * Every dropout mask of a forward pass over `rows` rows, drawn layer by layer in the order
+ * mlp_forward(…, rng) draws them, so a minibatch split across threads drops the same units.
+ */
+export function mlp_dropout_masks<T extends FloatArray>(pass: Pass<T>, rows: number, rng: RngState): void {
+  for (let l = 1; l < pass.sizes.length; l++) {
+    if (pass.dropout[l] > 0) dropout_draw(pass.mask[l], rows * pass.sizes[l], pass.dropout[l], rng);
+  }
+}
+
+/**
+ * Backward pass, given δ⁽ᴸ⁾ in delta[L] (from the cost): fills every gW⁽ˡ⁾, gb⁽ˡ⁾ with minibatch averages
+ * (scale = 1/rows), or, for a slice of a minibatch of 1/scale rows, with the slice's share of them.
  * δ⁽ˡ⁻¹⁾ = h′(a⁽ˡ⁻¹⁾) ⊙ (W⁽ˡ⁾ᵀ δ⁽ˡ⁾), with the dropout mask applied first; δ⁽⁰⁾ is never computed.
  */
-export function mlp_backward<T extends FloatArray>(gemm: Gemm<T>, pass: Pass<T>, rows: number): void {
+export function mlp_backward<T extends FloatArray>(gemm: Gemm<T>, pass: Pass<T>, rows: number, scale = 1 / rows): void {
   const { sizes, act, W, gW, gb, a, z, delta } = pass;
   const L = sizes.length - 1;
   for (let l = L; l >= 1; l--) {
     const gPrev = l > 1 ? delta[l - 1] : null;
-    dense_backward(gemm, gPrev, gW[l], gb[l], delta[l], z[l - 1], W[l], rows, sizes[l - 1], sizes[l]);
+    dense_backward(gemm, gPrev, gW[l], gb[l], delta[l], z[l - 1], W[l], rows, sizes[l - 1], sizes[l], scale);
     if (gPrev !== null) {
       const count = rows * sizes[l - 1];
       if (pass.dropout[l - 1] > 0) dropout_backward(gPrev, pass.mask[l - 1], count);

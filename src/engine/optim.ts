@@ -49,6 +49,23 @@ export function update_vectors(
   return { weights: { w: pw, g: gw, v: vw, s: sw }, biases: { w: pb, g: gb, v: vb, s: sb } };
 }
 
+/**
+ * update_vectors for parameters p0…p1 only (either part may come out empty): the update is elementwise,
+ * so threads updating disjoint ranges compute exactly what one thread updating all of them would.
+ */
+export function update_vectors_range(
+  params: Float32Array, grads: Float32Array, velocity: Float32Array, moment2: Float32Array, weightCount: number,
+  p0: number, p1: number,
+): UpdateVectors {
+  const w0 = Math.min(p0, weightCount), w1 = Math.min(p1, weightCount);
+  const b0 = Math.max(p0, weightCount), b1 = Math.max(p1, weightCount);
+  const part = (i0: number, i1: number): Part => ({
+    w: params.subarray(i0, i1), g: grads.subarray(i0, i1), v: velocity.subarray(i0, i1),
+    s: moment2.length === 0 ? moment2 : moment2.subarray(i0, i1),
+  });
+  return { weights: part(w0, w1), biases: part(b0, b1) };
+}
+
 export interface UpdateKernels { sgd: SgdUpdate; adam: AdamUpdate }
 
 /** The kernel's fused loops when it has them, else the reference kernel's. */
@@ -59,16 +76,21 @@ export function update_kernels(kernels: Kernels): UpdateKernels {
   };
 }
 
-/** One update over vectors split by update_vectors: L2 on the weights, none on the biases. Advances s.step. */
-export function optimizer_update(k: UpdateKernels, vectors: UpdateVectors, s: UpdateSettings): void {
+/**
+ * One update over vectors split by update_vectors: L2 on the weights, none on the biases. Advances s.step.
+ * extra, when given, is a second gradient (split the same way) added to g first, in the kernel.
+ */
+export function optimizer_update(
+  k: UpdateKernels, vectors: UpdateVectors, s: UpdateSettings, extra: { weights: Float32Array; biases: Float32Array } | null = null,
+): void {
   const { weights: W, biases: b } = vectors;
   s.step++;
   if (s.optimizer === 'adam') {
-    k.adam(W.w, W.g, W.v, W.s, s.learningRate, s.beta1, s.beta2, s.epsilon, s.l2, s.step);
-    k.adam(b.w, b.g, b.v, b.s, s.learningRate, s.beta1, s.beta2, s.epsilon, 0, s.step);
+    k.adam(W.w, W.g, W.v, W.s, s.learningRate, s.beta1, s.beta2, s.epsilon, s.l2, s.step, extra?.weights);
+    k.adam(b.w, b.g, b.v, b.s, s.learningRate, s.beta1, s.beta2, s.epsilon, 0, s.step, extra?.biases);
   } else {
-    k.sgd(W.w, W.g, W.v, s.learningRate, s.momentum, s.l2, s.nesterov);
-    k.sgd(b.w, b.g, b.v, s.learningRate, s.momentum, 0, s.nesterov);
+    k.sgd(W.w, W.g, W.v, s.learningRate, s.momentum, s.l2, s.nesterov, extra?.weights);
+    k.sgd(b.w, b.g, b.v, s.learningRate, s.momentum, 0, s.nesterov, extra?.biases);
   }
 }
 

@@ -111,6 +111,20 @@ export function savedInputScaling(bytes: Uint8Array): string | null {
 }
 
 /**
+ * The thread count a saved run computed its gradients on (1 for every state from before threads, or
+ * that does not decode: decodeState then says why). A run resumes bit for bit only on that many.
+ */
+export function savedThreads(bytes: Uint8Array): number {
+  try {
+    const r = byteReader(bytes, MAGIC, [1, VERSION], 'invalid_state', 'training state');
+    const threads = (JSON.parse(r.text('identity')) as { threads?: unknown }).threads;
+    return typeof threads === 'number' && Number.isInteger(threads) && threads > 1 ? threads : 1;
+  } catch {
+    return 1;
+  }
+}
+
+/**
  * Decodes state bytes and checks they were saved by a run identical to `identity` (epochs aside), on
  * the same kernel: the kernels round differently, so a run resumed on another would not be the same run.
  */
@@ -130,6 +144,13 @@ export function decodeState(bytes: Uint8Array, identity: RunIdentity, paramCount
     throw invalidState('kernel', `this training state was written by the ${JSON.stringify(savedKernel)} kernel, and this ` +
       `trainer runs on ${JSON.stringify(now.kernel)}; the kernels round differently, so the run would not continue ` +
       `as it began: resume it with the ${JSON.stringify(savedKernel)} kernel`);
+  }
+  const savedThreads = (saved as RunIdentity | null)?.threads ?? 1;
+  const nowThreads = now.threads ?? 1;
+  if (savedThreads !== nowThreads) {
+    throw invalidState('threads', `this training state was saved by a run on ${savedThreads} thread(s), and this trainer ` +
+      `runs on ${nowThreads}; the gradient is summed in another order on another thread count, so the run would not ` +
+      `continue as it began: resume it with threads ${savedThreads}`);
   }
   const mismatch = firstDifference(saved, now, '');
   if (mismatch !== null) {

@@ -1,6 +1,7 @@
 // The training loop: minibatch SGD (with momentum) or Adam over shuffled rows, per-epoch metrics and validation, early stopping,
 // and a state that can be saved after any epoch and resumed bit for bit. Every buffer the loop touches
-// comes from one kernels.arena() call; runEpoch allocates nothing per minibatch.
+// comes from one kernels.arena() call; runEpoch allocates nothing per minibatch. With threads > 1 each
+// minibatch's gradient is computed in slices on helper threads (parallel/data-parallel.ts).
 import { reserve } from './arena.js';
 import { costFor } from './costs.js';
 import { EngineError, invalidData } from './errors.js';
@@ -10,9 +11,10 @@ import {
   regression_metrics, tally_classes, tally_create, tally_regression, tally_reset, total_sum_of_squares, type Tally,
 } from './metrics.js';
 import {
-  gather_kernel, gather_targets, mlp_backward, mlp_forward, params_init, pass_create, pass_request, robust_std,
-  standardizer_init,
+  gather_kernel, gather_targets, mlp_backward, mlp_dropout_masks, mlp_forward, params_init, pass_create, pass_request,
+  robust_std, standardizer_init,
 } from './mlp.js';
+import { data_parallel_start, helper_request, type DataParallel, type HelperThreads } from './parallel/data-parallel.js';
 import { encodeModel } from './model.js';
 import { decayed, grad_clip, optimizer_update, update_kernels, update_vectors, type UpdateSettings } from './optim.js';
 import { rng_seed, rng_shuffle, type RngState } from './rng.js';
@@ -36,6 +38,14 @@ export interface TrainerOptions {
   kernels?: Kernels;
   /** Bytes from saveState(): continue that run instead of starting a new one. */
   state?: Uint8Array;
+  /**
+   * Threads computing each minibatch's gradient (default 1): this one and threads − 1 helpers, which
+   * must be given (parallel/threads.ts's startHelperThreads makes them). The gradient's sum then runs
+   * in another order, so a run's bits depend on threads: a state saved with threads N resumes only
+   * with threads N (savedThreads() reads it), and threads 1 is exactly the single-threaded trainer.
+   */
+  threads?: number;
+  helpers?: HelperThreads;
 }
 
 export interface Trainer {
@@ -61,6 +71,8 @@ export interface Trainer {
    * epoch's weights (never half-epoch weights). meta is stored as JSON in the model.
    */
   exportModel(meta?: unknown): Uint8Array;
+  /** Ends the helpers' part in this trainer (they may then serve another); runEpoch fails after it. */
+  close(): void;
 }
 
 /**
@@ -75,6 +87,8 @@ export interface Trainer {
  */
 export const DIVERGENCE_FACTOR = 10;
 const REFERENCE_ROWS = 1024;
+/** More threads than this are surely a mistake (each holds a gradient vector of its own). */
+export const MAX_THREADS = 64;
 const CHECK_ROWS = 1000;
 
 /**
@@ -102,12 +116,15 @@ export function split_rows(rows: number, fraction: number, rng: RngState): { tra
  */
 function runIdentity(
   network: NetworkSpec, training: ResolvedTraining, data: TrainingData, kernel: string, inputScaling: InputScaling,
+  threads: number,
 ): RunIdentity {
   const { epochs: _epochs, ...trajectory } = training;
   return {
     network: canonicalNetwork(network),
     training: trajectory,
     kernel,
+    // Only when > 1, so that a single-threaded run's state is what it was before threads existed.
+    ...(threads > 1 ? { threads } : {}),
     data: {
       rows: data.rows, features: data.features, task: data.labels !== null ? 'classification' : 'regression',
       standardised: data.mean !== null, targetsStandardised: data.targetMean !== null, inputScaling,
@@ -144,9 +161,17 @@ export function createTrainer(
     : options.state !== undefined && savedInputScaling(options.state) === 'standard' ? 'standard' : 'robust';
   const inputStd = inputScaling === 'robust' ? robust_std(data.x, data.rows, nIn, data.std!) : data.std;
   const kernels = options.kernels ?? createKernels();
-  const identity = runIdentity(network, spec, data, kernels.name, inputScaling);
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new EngineError('invalid_spec', 'threads', `threads must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`);
+  }
+  if (threads > 1 && options.helpers?.count !== threads - 1) {
+    throw new EngineError('invalid_spec', 'threads', `threads ${threads} needs ${threads - 1} helper threads ` +
+      `(startHelperThreads(${threads - 1}) from engine/parallel/threads.js), got ${options.helpers?.count ?? 'none'}`);
+  }
+  const identity = runIdentity(network, spec, data, kernels.name, inputScaling, threads);
   const gemm: Gemm<Float32Array> = kernels.gemm.bind(kernels);
-  const buf = reserve((lengths) => kernels.arena(lengths), {
+  const buf = reserve((lengths) => kernels.arena(lengths, { shared: threads > 1 }), {
     // velocity is SGD's v or Adam's first moment m; moment2 is Adam's second moment v.
     params: P, grads: P, velocity: P, moment2: adam ? P : 0,
     // The last completed epoch's params and optimizer state, to roll back an abandoned or diverged epoch.
@@ -156,6 +181,8 @@ export function createTrainer(
     // The minibatch's targets, (batch, outputs), in trained units.
     y: batch * nOut,
     ...pass_request(network, batch, 'train'),
+    // Per helper thread, its gradient vector and gemm scratch.
+    ...helper_request(threads, P, kernels),
   });
   const pass = pass_create(network, layout, buf.params, buf.grads, buf);
   standardizer_init(buf.mean, buf.invStd, data.mean, inputStd);
@@ -188,6 +215,10 @@ export function createTrainer(
   } else {
     params_init(buf.params, layout, network, rng);
   }
+
+  const parallel: DataParallel | null = threads > 1
+    ? data_parallel_start(kernels, network, layout, pass, buf.y, buf, buf.helperGrads, buf.helperScratch, options.helpers!)
+    : null;
 
   const savedRng = new Uint32Array(4);
   let savedLearningRate = opt.learningRate;
@@ -260,11 +291,29 @@ export function createTrainer(
 
   /** Forward, backward and one update on one minibatch; returns its cost (not finite: nothing was updated). */
   function train_batch(start: number, rows: number): number {
-    const batchCost = forward(order, start, rows, rng);
-    if (!Number.isFinite(batchCost)) return batchCost;
-    tally_batch(trainTally, batchCost, order, start, rows);
-    cost.delta(pass.delta[L], pass.a[L], pass.z[L], buf.y, rows, nOut);
-    mlp_backward(gemm, pass, rows);
+    let batchCost: number;
+    if (parallel === null) {
+      batchCost = forward(order, start, rows, rng);
+      if (!Number.isFinite(batchCost)) return batchCost;
+      tally_batch(trainTally, batchCost, order, start, rows);
+      cost.delta(pass.delta[L], pass.a[L], pass.z[L], buf.y, rows, nOut);
+      mlp_backward(gemm, pass, rows);
+    } else {
+      // The same minibatch, masks and cost as one thread; only the gradient is computed in slices.
+      gatherRows(pass.z[0], data.x, nIn, order, start, rows, buf.mean, buf.invStd);
+      gather_targets(buf.y, nOut, order, start, rows, labels, targets, targetMean, targetStd);
+      mlp_dropout_masks(pass, rows, rng);
+      parallel.gradient(rows);
+      batchCost = cost.fn(pass.a[L], pass.z[L], buf.y, rows, nOut);
+      if (!Number.isFinite(batchCost)) return batchCost;
+      tally_batch(trainTally, batchCost, order, start, rows);
+      if (spec.clipNorm === null) {
+        parallel.update(opt);
+        if (spec.decayPer === 'step') opt.learningRate = decayed(opt.learningRate, spec.decay);
+        return batchCost;
+      }
+      parallel.reduce();
+    }
     if (spec.clipNorm !== null) grad_clip(buf.grads, spec.clipNorm);
     optimizer_update(updateKernels, vectors, opt);
     if (spec.decayPer === 'step') opt.learningRate = decayed(opt.learningRate, spec.decay);
@@ -299,7 +348,14 @@ export function createTrainer(
         return null;
       }
       const rows = Math.min(batch, nTrain - start);
-      const batchCost = train_batch(start, rows);
+      let batchCost: number;
+      try {
+        batchCost = train_batch(start, rows);
+      } catch (err) {
+        // A helper thread failed or stopped answering: keep the last completed epoch, as for divergence.
+        rollback();
+        throw err;
+      }
       if (!Number.isFinite(batchCost)) {
         rollback();
         throw diverged(epoch, `the loss became ${batchCost}`);
@@ -372,7 +428,14 @@ export function createTrainer(
   }
 
   // A version-1 state holds no reference loss: the network as resumed stands in for the untrained one.
-  if (Number.isNaN(referenceLoss)) referenceLoss = reference_loss();
+  if (Number.isNaN(referenceLoss)) {
+    try {
+      referenceLoss = reference_loss();
+    } catch (err) {
+      parallel?.close(); // no trainer comes back to close: free the helpers for another
+      throw err;
+    }
+  }
   // An untrained network that already fits exactly (or overflows) leaves only the NaN/∞ checks.
   const divergenceLimit = referenceLoss > 0 && Number.isFinite(referenceLoss) ? DIVERGENCE_FACTOR * referenceLoss : Infinity;
   const checkRows = Math.min(nTrain, CHECK_ROWS);
@@ -391,6 +454,9 @@ export function createTrainer(
         params: buf.params, velocity: buf.velocity, moment2: adam ? buf.moment2 : null,
         bestParams: keepBest() ? buf.bestParams : null,
       });
+    },
+    close() {
+      parallel?.close();
     },
     exportModel(meta?: unknown) {
       return encodeModel({

@@ -77,6 +77,18 @@ describe('jobs service', () => {
     expect(model.metrics).toMatchObject({ epoch: 4 });
   });
 
+  it('trains a job on two threads, the same bits run twice', async () => {
+    const run = async () => {
+      const job = await s.jobs.submit(jobRequest(datasetId, { epochs: 3, seed: 9, threads: 2, hidden: [{ units: 16 }] }));
+      expect(job.spec.threads).toBe(2);
+      await until(async () => (await s.jobs.get(job.id)).status !== 'queued' && (await s.jobs.get(job.id)).status !== 'running');
+      const done = await s.jobs.get(job.id);
+      expect(done.status).toBe('succeeded');
+      return (await s.jobs.epochs(job.id, 0)).map(({ at: _at, durationMs: _d, ...figures }) => figures);
+    };
+    expect(await run()).toEqual(await run());
+  });
+
   it('cancels a running job at once; a finished one is a conflict', async () => {
     const job = await s.jobs.submit(jobRequest(datasetId, { epochs: 10_000, batchSize: 1 }));
     await until(async () => (await s.jobs.get(job.id)).status === 'running');

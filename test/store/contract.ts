@@ -22,7 +22,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       datasetId, hidden: [{ units: 4, activation: 'relu', dropout: 0 }], output: 'softmax',
       loss: 'categorical_cross_entropy',
       optimizer: { name: 'sgd', learningRate: 0.1, momentum: 0.9, nesterov: false, decay: 0, decayPer: 'epoch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, clipNorm: null },
-      batchSize: 2, epochs, l2: 0, seed: 1, validationSplit: 0, earlyStopping: null, standardize: true,
+      batchSize: 2, epochs, l2: 0, seed: 1, threads: 1, validationSplit: 0, earlyStopping: null, standardize: true,
       maxRuntimeSeconds: null,
     });
     const epoch = (n: number): EpochRecord => ({

@@ -4,13 +4,15 @@ import type { Kernels } from './types.js';
 
 export function createReferenceKernels(): Kernels {
   let reserved = false;
+  let shared: SharedArrayBuffer | null = null;
   return {
     name: 'reference',
-    arena(lengths) {
+    scratchLength: 0,
+    arena(lengths, options = {}) {
       if (reserved) throw new Error('arena() may be called once per kernel instance; create another instance');
       reserved = true;
       const total = lengths.reduce((s, n) => s + n, 0);
-      const buffer = new ArrayBuffer(total * 4);
+      const buffer = options.shared ? (shared = new SharedArrayBuffer(total * 4)) : new ArrayBuffer(total * 4);
       let offset = 0;
       return lengths.map((n) => {
         const view = new Float32Array(buffer, offset * 4, n);
@@ -18,11 +20,26 @@ export function createReferenceKernels(): Kernels {
         return view;
       });
     },
+    share() {
+      if (shared === null) throw new Error('share(): this instance has no shared arena; reserve it with arena(lengths, { shared: true })');
+      return shared;
+    },
+    attach(share) {
+      if (reserved) throw new Error('attach() replaces arena(): call one of them, once, per kernel instance');
+      if (!(share instanceof SharedArrayBuffer)) throw new Error('attach(): the reference kernel shares a SharedArrayBuffer');
+      reserved = true;
+    },
+    addInto: addIntoReference,
     gemm: gemmReference,
     sgdUpdate: sgdUpdateReference,
     adamUpdate: adamUpdateReference,
     gatherRows: gatherRowsReference,
   };
+}
+
+/** The reduction of Kernels.addInto, element by element (in float32, as the sum is stored). */
+export function addIntoReference(dst: Float32Array, src: Float32Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
 }
 
 /** The gather of Kernels.gatherRows, element by element. */
@@ -38,13 +55,16 @@ export function gatherRowsReference(
   }
 }
 
-/** The fused update of Kernels.sgdUpdate, element by element (float64 arithmetic, float32 storage). */
+/**
+ * The fused update of Kernels.sgdUpdate, element by element (float64 arithmetic, float32 storage; g + h
+ * rounded to float32 first, as addInto would store it).
+ */
 export function sgdUpdateReference(
   w: Float32Array, g: Float32Array, v: Float32Array,
-  learningRate: number, momentum: number, l2: number, nesterov: boolean,
+  learningRate: number, momentum: number, l2: number, nesterov: boolean, h: Float32Array | null = null,
 ): void {
   for (let i = 0; i < w.length; i++) {
-    const gi = g[i] + l2 * w[i];
+    const gi = (h === null ? g[i] : Math.fround(g[i] + h[i])) + l2 * w[i];
     const vi = momentum * v[i] - learningRate * gi;
     v[i] = vi;
     w[i] += nesterov ? momentum * vi - learningRate * gi : vi;
@@ -68,11 +88,12 @@ export const adamInvRootBias2 = (beta2: number, step: number) => 1 / Math.sqrt(1
 export function adamUpdateReference(
   w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
   learningRate: number, beta1: number, beta2: number, epsilon: number, l2: number, step: number,
+  h: Float32Array | null = null,
 ): void {
   const stepSize = adamStepSize(learningRate, beta1, step);
   const invRootBias2 = adamInvRootBias2(beta2, step);
   for (let i = 0; i < w.length; i++) {
-    const gi = g[i] + l2 * w[i];
+    const gi = (h === null ? g[i] : Math.fround(g[i] + h[i])) + l2 * w[i];
     const mi = beta1 * m[i] + (1 - beta1) * gi;
     const vi = beta2 * v[i] + (1 - beta2) * gi * gi;
     m[i] = mi;

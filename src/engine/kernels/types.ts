@@ -1,6 +1,10 @@
 // The contract every matrix kernel meets. The engine asks for all of its buffers once, through
 // `arena`, so that a WebAssembly kernel can hand out views into its own linear memory and then
-// multiply them in place, with no copy per call.
+// multiply them in place, with no copy per call. With `shared`, that memory is shared with helper
+// threads (engine/parallel), whose own kernel instances attach() to it instead of reserving an arena.
+
+/** What a helper thread's kernels attach to: a shared WebAssembly.Memory, or a SharedArrayBuffer (reference). */
+export type KernelShare = WebAssembly.Memory | SharedArrayBuffer;
 
 export interface Kernels {
   /** 'reference' (plain TypeScript, the oracle) or 'wasm-simd'. */
@@ -9,7 +13,21 @@ export interface Kernels {
    * Reserves every buffer the caller will use, once: returns one zero-filled Float32Array view per
    * requested length, all in one allocation. Calling it a second time on the same instance throws.
    */
-  arena(lengths: readonly number[]): Float32Array[];
+  arena(lengths: readonly number[], options?: { shared?: boolean }): Float32Array[];
+  /**
+   * Floats of scratch memory a gemm on another thread needs of its own (0 when none), to be reserved in
+   * the shared arena and handed to attach(): two threads multiplying at once must not share scratch.
+   */
+  readonly scratchLength: number;
+  /** After arena(…, { shared: true }): the memory to hand helper threads. Throws when the arena is not shared. */
+  share(): KernelShare;
+  /**
+   * Instead of arena(), on a helper thread: works on views of `share` (from another instance's share()),
+   * using `scratch` (a view of it, scratchLength floats) as this instance's own gemm scratch.
+   */
+  attach(share: KernelShare, scratch: Float32Array | null): void;
+  /** dst ← dst + src, elementwise over dst.length floats (views from this arena): the gradients' reduction. */
+  addInto(dst: Float32Array, src: Float32Array): void;
   /**
    * C ← α·op(A)·op(B) + β·C, all row-major and dense (the leading dimension is the column count).
    * op(A) is M×K (A is K×M when transA), op(B) is K×N (B is N×K when transB), C is M×N.
@@ -35,20 +53,23 @@ export interface Kernels {
    *   g̃ = g + λ·w;  v ← μ·v − η·g̃;  w ← w + v        (nesterov: w ← w + μ·v − η·g̃, with the new v)
    * the engine's SGD with momentum, in float32. Elementwise work in JavaScript costs as much as the
    * whole gemm at batch 32 for a 784-128-10 network, so a kernel that can do it faster says so here.
+   * h, when given (a view like g), is a second gradient added to g first, g̃ = (g + h) + λ·w, with the
+   * bits of addInto(g, h) followed by the update: the data-parallel trainer's last slice.
    */
   sgdUpdate?(
     w: Float32Array, g: Float32Array, v: Float32Array,
-    learningRate: number, momentum: number, l2: number, nesterov: boolean,
+    learningRate: number, momentum: number, l2: number, nesterov: boolean, h?: Float32Array | null,
   ): void;
   /**
    * Optional fused Adam update for update number `step` (t ≥ 1), one pass over w, g, m, v (views from
    * this arena, the length of w):
    *   g̃ = g + λ·w;  m ← β₁·m + (1 − β₁)·g̃;  v ← β₂·v + (1 − β₂)·g̃²;  w ← w − η·m̂/(√v̂ + ε)
    * with m̂ = m/(1 − β₁ᵗ) and v̂ = v/(1 − β₂ᵗ) (the bias corrections, as reference.ts's adamStepSize and adamInvRootBias2).
+   * h as in sgdUpdate.
    */
   adamUpdate?(
     w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
-    learningRate: number, beta1: number, beta2: number, epsilon: number, l2: number, step: number,
+    learningRate: number, beta1: number, beta2: number, epsilon: number, l2: number, step: number, h?: Float32Array | null,
   ): void;
   /**
    * Optional minibatch gather: z0 (rows, features), a view from this arena, ← the standardised

@@ -6,6 +6,14 @@
 // ArrayBuffer, and the first detach in a process makes V8 check for detachment on every typed-array
 // access from then on, which slowed the engine's JavaScript loops by 60% here (4.2 → 6.9 ns per
 // element of a Float32Array loop).
+//
+// A shared arena (for the data-parallel trainer, engine/parallel) is a shared WebAssembly.Memory that
+// helper threads instantiate the same module on, so they read the parameters and write their gradients
+// in place, with no copy per step. A module can only import a shared memory if its import says so;
+// gemm.wasm's says not, so sharedModule() compiles a copy whose memory import alone is rewritten to
+// `shared, maximum 4 GiB` (the code needs nothing else: plain loads and stores are valid on shared
+// memory, and the module has no data segments that each instance would rewrite). Patching the import
+// beats a second asc target: one build, and the instructions are byte for byte the ones tested.
 import { readFileSync } from 'node:fs';
 import { adamInvRootBias2, adamStepSize } from './reference.js';
 import type { Kernels } from './types.js';
@@ -22,14 +30,15 @@ interface GemmExports {
   ): void;
   sgd_update(
     w: number, g: number, v: number, n: number,
-    learningRate: number, momentum: number, l2: number, nesterov: number,
+    learningRate: number, momentum: number, l2: number, nesterov: number, h: number,
   ): void;
   adam_update(
     w: number, g: number, m: number, v: number, n: number,
     stepSize: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
-    epsilon: number, l2: number, invRootBias2: number,
+    epsilon: number, l2: number, invRootBias2: number, h: number,
   ): void;
   standardize_rows(z: number, rows: number, n: number, mean: number, invStd: number): void;
+  add_into(dst: number, src: number, n: number): void;
 }
 
 const WASM_URL = new URL('./gemm.wasm', import.meta.url);
@@ -39,7 +48,8 @@ const PAGE = 65536;
 const ALIGN = 64;
 
 // Compiled once per process, with the two constants arena() lays memory out by; instances are cheap.
-let compiled: { module: WebAssembly.Module; heapBase: number; scratchBytes: number } | undefined;
+let compiled: { module: WebAssembly.Module; bytes: Uint8Array; heapBase: number; scratchBytes: number } | undefined;
+let compiledShared: WebAssembly.Module | undefined;
 
 function wasmModule(): NonNullable<typeof compiled> {
   if (!compiled) {
@@ -51,9 +61,34 @@ function wasmModule(): NonNullable<typeof compiled> {
     }
     const module = new WebAssembly.Module(bytes);
     const probe = instantiate(module, new WebAssembly.Memory({ initial: 1 }));
-    compiled = { module, heapBase: probe.heapBase(), scratchBytes: probe.scratchBytes() };
+    compiled = { module, bytes, heapBase: probe.heapBase(), scratchBytes: probe.scratchBytes() };
   }
   return compiled;
+}
+
+// The import section asc writes for `importMemory`: one import, env.memory, limits {min 1}; and the
+// same with limits {shared, min 1, max 65536 pages}.
+const MEMORY_IMPORT = [0x02, 0x0f, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, 0x01];
+const SHARED_MEMORY_IMPORT = [0x02, 0x12, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x03, 0x01, 0x80, 0x80, 0x04];
+const MAX_PAGES = 65536;
+
+/** gemm.wasm with its memory import marked shared (see the top of this file). */
+function sharedModule(): WebAssembly.Module {
+  if (!compiledShared) {
+    const { bytes } = wasmModule();
+    // The import section follows the type section, whose length varies: find it by its bytes.
+    let at = -1;
+    for (let i = 8; i + MEMORY_IMPORT.length <= bytes.length && at < 0; i++) {
+      if (MEMORY_IMPORT.every((b, k) => bytes[i + k] === b)) at = i;
+    }
+    if (at < 0) throw new Error('gemm.wasm does not import its memory as `env.memory {min 1}`; asconfig.json changed, so update wasm.ts\'s sharedModule()');
+    const patched = new Uint8Array(bytes.length + SHARED_MEMORY_IMPORT.length - MEMORY_IMPORT.length);
+    patched.set(bytes.subarray(0, at));
+    patched.set(SHARED_MEMORY_IMPORT, at);
+    patched.set(bytes.subarray(at + MEMORY_IMPORT.length), at + SHARED_MEMORY_IMPORT.length);
+    compiledShared = new WebAssembly.Module(patched);
+  }
+  return compiledShared;
 }
 
 function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmExports {
@@ -74,10 +109,11 @@ const alignUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
 export function createWasmKernels(): Kernels {
   const { module, heapBase, scratchBytes } = wasmModule();
-  // Both set by arena(), once.
+  // Set by arena() or attach(), once.
   let wasm: GemmExports | null = null;
-  let buffer: ArrayBuffer | null = null;
+  let buffer: ArrayBufferLike | null = null;
   let scratch = 0;
+  let shared: WebAssembly.Memory | null = null;
 
   function check(op: string, name: string, m: Float32Array, needed: number): void {
     if (m.buffer !== buffer) {
@@ -111,8 +147,9 @@ export function createWasmKernels(): Kernels {
 
   return {
     name: 'wasm-simd',
+    scratchLength: scratchBytes / 4,
 
-    arena(lengths) {
+    arena(lengths, options = {}) {
       if (buffer) throw new Error('arena() may be called once per kernel instance; create another instance');
       for (const n of lengths) {
         if (!Number.isInteger(n) || n < 0) throw new Error(`arena: every length must be a whole number ≥ 0, got ${n}`);
@@ -126,16 +163,49 @@ export function createWasmKernels(): Kernels {
       scratch = end;
       end += scratchBytes;
       let memory: WebAssembly.Memory;
+      const pages = Math.ceil(end / PAGE);
       try {
-        memory = new WebAssembly.Memory({ initial: Math.ceil(end / PAGE) });
+        if (pages > MAX_PAGES) throw new RangeError(`${pages} pages is past WebAssembly's 4 GiB`);
+        memory = options.shared
+          ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true })
+          : new WebAssembly.Memory({ initial: pages });
       } catch (cause) {
         throw new Error(`arena: cannot reserve ${Math.ceil(end / 2 ** 20)} MiB of WebAssembly memory`, { cause });
       }
-      wasm = instantiate(module, memory);
+      wasm = instantiate(options.shared ? sharedModule() : module, memory);
+      if (options.shared) shared = memory;
       // A new memory is zero-filled, so the views start at zero.
       const buf = memory.buffer;
       buffer = buf;
       return lengths.map((n, i) => new Float32Array(buf, offsets[i], n));
+    },
+
+    share() {
+      if (shared === null) throw new Error('share(): this instance has no shared arena; reserve it with arena(lengths, { shared: true })');
+      return shared;
+    },
+
+    attach(share, scratchView) {
+      if (buffer) throw new Error('attach() replaces arena(): call one of them, once, per kernel instance');
+      if (!(share instanceof WebAssembly.Memory) || !(share.buffer instanceof SharedArrayBuffer)) {
+        throw new Error('attach(): the wasm-simd kernel shares a shared WebAssembly.Memory, from another instance\'s share()');
+      }
+      if (scratchView === null || scratchView.buffer !== share.buffer || scratchView.length * 4 < scratchBytes ||
+          scratchView.byteOffset % 16 !== 0) {
+        throw new Error(`attach(): scratch must be a 16-byte-aligned view of the shared memory holding ${scratchBytes / 4} floats`);
+      }
+      wasm = instantiate(sharedModule(), share);
+      buffer = share.buffer;
+      scratch = scratchView.byteOffset;
+    },
+
+    addInto(dst, src) {
+      if (!wasm) throw new Error('addInto: call arena() first; dst and src must be views it returned');
+      const n = dst.length;
+      check('addInto', 'dst', dst, n);
+      check('addInto', 'src', src, n);
+      if (overlaps(dst, n, src, n)) throw new Error('addInto: dst and src must not overlap');
+      wasm.add_into(dst.byteOffset, src.byteOffset, n);
     },
 
     gemm(transA, transB, M, N, K, alpha, A, B, beta, C) {
@@ -151,7 +221,7 @@ export function createWasmKernels(): Kernels {
       exports.gemm_rows(M, N, K, alpha, A.byteOffset, B.byteOffset, beta, C.byteOffset, scratch);
     },
 
-    sgdUpdate(w, g, v, learningRate, momentum, l2, nesterov) {
+    sgdUpdate(w, g, v, learningRate, momentum, l2, nesterov, h = null) {
       if (!wasm) throw new Error('sgdUpdate: call arena() first; w, g and v must be views it returned');
       const n = w.length;
       check('sgdUpdate', 'w', w, n);
@@ -160,10 +230,14 @@ export function createWasmKernels(): Kernels {
       if (overlaps(w, n, g, n) || overlaps(w, n, v, n) || overlaps(g, n, v, n)) {
         throw new Error('sgdUpdate: w, g and v must not overlap');
       }
-      wasm.sgd_update(w.byteOffset, g.byteOffset, v.byteOffset, n, learningRate, momentum, l2, nesterov ? 1 : 0);
+      if (h !== null) {
+        check('sgdUpdate', 'h', h, n);
+        if (overlaps(h, n, w, n) || overlaps(h, n, v, n) || overlaps(h, n, g, n)) throw new Error('sgdUpdate: h must not overlap w, g or v');
+      }
+      wasm.sgd_update(w.byteOffset, g.byteOffset, v.byteOffset, n, learningRate, momentum, l2, nesterov ? 1 : 0, h === null ? 0 : h.byteOffset);
     },
 
-    adamUpdate(w, g, m, v, learningRate, beta1, beta2, epsilon, l2, step) {
+    adamUpdate(w, g, m, v, learningRate, beta1, beta2, epsilon, l2, step, h = null) {
       if (!wasm) throw new Error('adamUpdate: call arena() first; w, g, m and v must be views it returned');
       const n = w.length;
       check('adamUpdate', 'w', w, n);
@@ -174,10 +248,16 @@ export function createWasmKernels(): Kernels {
           overlaps(g, n, m, n) || overlaps(g, n, v, n) || overlaps(m, n, v, n)) {
         throw new Error('adamUpdate: w, g, m and v must not overlap');
       }
+      if (h !== null) {
+        check('adamUpdate', 'h', h, n);
+        if (overlaps(h, n, w, n) || overlaps(h, n, m, n) || overlaps(h, n, v, n) || overlaps(h, n, g, n)) {
+          throw new Error('adamUpdate: h must not overlap w, g, m or v');
+        }
+      }
       wasm.adam_update(
         w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, n,
         adamStepSize(learningRate, beta1, step), beta1, 1 - beta1, beta2, 1 - beta2, epsilon, l2,
-        adamInvRootBias2(beta2, step),
+        adamInvRootBias2(beta2, step), h === null ? 0 : h.byteOffset,
       );
     },
 

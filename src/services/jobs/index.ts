@@ -28,8 +28,10 @@ export function createJobService(deps: { config: Config; store: Store<JobSpec>; 
   /** The stored job with what only its runner knows overlaid: progress inside the epoch, speed, ETA.
    *  On another node, the figures the runner last wrote to the store. */
   function view(stored: Job<JobSpec>): Job<JobSpec> {
-    // A job stored before adam existed has an optimizer without a name: sgd, shown with every setting.
-    const job = stored.spec.optimizer.name ? stored : { ...stored, spec: { ...stored.spec, optimizer: resolveOptimizer(stored.spec.optimizer) } };
+    // A job stored before adam (or threads) existed: sgd with every setting shown, on one thread.
+    const spec = stored.spec;
+    const job = spec.optimizer.name && spec.threads ? stored
+      : { ...stored, spec: { ...spec, optimizer: resolveOptimizer(spec.optimizer), threads: spec.threads ?? 1 } };
     const l = runner?.live(job.id);
     if (!l || job.status !== 'running') return job;
     const done = l.epochsDone + l.fraction;
@@ -56,7 +58,7 @@ export function createJobService(deps: { config: Config; store: Store<JobSpec>; 
       if (input.faultInjection && !config.faultInjection) {
         throw errors.invalidSpec('faultInjection', 'faultInjection is accepted only when the service runs with FAULT_INJECTION=1');
       }
-      const spec = resolveSpec(input, dataset, () => Math.floor(Math.random() * 2 ** 31));
+      const spec = resolveSpec(input, dataset, () => Math.floor(Math.random() * 2 ** 31), Math.max(1, Math.floor(config.cores / config.workers)));
       const job = await store.jobs.create(spec, config.maxQueuedJobs);
       if (!job) throw errors.queueFull(config.maxQueuedJobs);
       log.info({ jobId: job.id, datasetId: spec.datasetId, event: 'queued' }, 'job queued');

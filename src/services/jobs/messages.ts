@@ -26,6 +26,12 @@ export interface TrainTask {
   progressIntervalMs: number;
   /** Nice value for this training thread, so the event loop wins the CPU when both want it. */
   nice: number;
+  /**
+   * Threads this job trains on (default 1): the worker's own plus threads − 1 helper threads it starts
+   * for the job and ends with it. A resumed job trains on its checkpoint's count instead (the engine's
+   * savedThreads()), since only that continues the run bit for bit.
+   */
+  threads?: number;
   port: MessagePort;
   fault: FaultInjection | null;
 }

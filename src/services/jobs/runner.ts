@@ -26,6 +26,7 @@ export interface Live {
   epochStartedAt: number;
   /** When its progress last went to the store. */
   progressWrittenAt: number;
+  threads: number;
   settled: Promise<void>;
 }
 
@@ -56,6 +57,7 @@ export function createRunner(deps: {
     resourceLimits: { maxOldGenerationSizeMb: config.workerMaxHeapMb },
   });
   const live = new Map<string, Live>();
+  const usedThreads = () => [...live.values()].reduce((sum, l) => sum + l.threads, 0);
   const timers: NodeJS.Timeout[] = [];
   const unsubscribe: (() => void)[] = [];
   let accepting = true;
@@ -85,7 +87,9 @@ export function createRunner(deps: {
     try {
       do {
         again = false;
-        while (accepting && live.size < config.workers) {
+        // A job per worker, and while the threads of running jobs leave a core free (a job with more
+        // threads than are free still starts when it would run alone).
+        while (accepting && live.size < config.workers && usedThreads() < config.cores) {
           const job = await store.jobs.claim(node, leaseMs);
           if (!job) break;
           await start(job);
@@ -122,7 +126,8 @@ export function createRunner(deps: {
     const channel = new MessageChannel();
     const l: Live = {
       control, cancelled: false, epochsDone: job.epoch, fraction: 0, samplesPerSec: null,
-      lastEpochMs: null, epochStartedAt: Date.now(), progressWrittenAt: 0, settled: Promise.resolve(),
+      lastEpochMs: null, epochStartedAt: Date.now(), progressWrittenAt: 0, threads: job.spec.threads ?? 1,
+      settled: Promise.resolve(),
     };
     live.set(job.id, l);
     const limit = job.spec.maxRuntimeSeconds;
@@ -135,6 +140,7 @@ export function createRunner(deps: {
       nice: config.workerNice,
       port: channel.port2,
       fault: job.spec.faultInjection ?? null,
+      threads: job.spec.threads ?? 1,
     };
     log.info({ jobId: job.id, event: 'started', ...(job.epoch > 0 ? { resumeAfterEpoch: job.epoch } : {}) }, 'job started');
     void events.status(job.id);

@@ -92,6 +92,9 @@ export const JobSpecInput = z.strictObject({
       + 'so every value lies within ±10 (a near-constant column cannot blow up); a constant column becomes 0'),
   maxRuntimeSeconds: z.number().int().min(1).max(7 * 86400).nullable().default(null)
     .describe('Stop after this much training time and keep the best model so far'),
+  threads: z.number().int().min(1).max(64).optional()
+    .describe('Threads one job trains on (data-parallel, bit-identical for a given seed and thread count). '
+      + 'Default: the cores divided by WORKERS (1 with the default WORKERS); a node starts a job while the threads of its running jobs stay within its cores'),
   modelName: ModelName.optional()
     .describe('Register the model under this name, as its next version (1, 2, …): clients then call name, name@version or name@alias'),
   faultInjection: FaultInjection.optional().describe('Testing only, accepted when the service runs with FAULT_INJECTION=1'),
@@ -105,6 +108,7 @@ export const JobSpecResolved = z.object({
   optimizer: OptimizerResolved,
   epochs: z.number().int(),
   seed: z.number().int(),
+  threads: z.number().int(),
 }).meta({ id: 'JobSpec', description: 'The spec with every default filled in' });
 
 export type JobSpecRequest = z.output<typeof JobSpecInput>;

@@ -1,18 +1,29 @@
 // The training pool's worker: a thin adapter that drives the engine epoch by epoch over the rows and
 // checkpoint the main thread hands it, and posts progress, epochs (with the resumable state to
-// checkpoint) and the final model back over the job's MessagePort. It touches no store.
+// checkpoint) and the final model back over the job's MessagePort. It touches no store. A job with
+// threads > 1 gets helper threads (engine/parallel/threads.ts) for its life: started here, ended here
+// however the job ends (done, cancelled, failed, thrown; if this thread itself dies, Node ends the
+// threads it started with it).
 import { setPriority } from 'node:os';
-import { createTrainer, EngineError } from '../../engine/index.js';
+import { createTrainer, EngineError, MAX_THREADS, savedThreads } from '../../engine/index.js';
+import { startHelperThreads, type OwnedHelperThreads } from '../../engine/parallel/threads.js';
 import { ACK, CONTROL, type StopReason, type TrainTask, type WorkerMessage } from './messages.js';
 import { engineSpecs } from './resolve.js';
 import { trainingData } from './training-data.js';
 
-export default function train(task: TrainTask): void {
+export default async function train(task: TrainTask): Promise<void> {
   // On Linux, priority 0 means the calling thread: only this training thread yields, not the process.
   try { setPriority(0, task.nice); } catch { /* not permitted here: train at normal priority */ }
   const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => task.port.postMessage(m, transfer);
+  // A resumed run continues bit for bit only on the thread count it began with.
+  const threads = task.checkpoint !== null ? savedThreads(task.checkpoint) : task.threads ?? 1;
+  let helpers: OwnedHelperThreads | undefined;
   try {
-    trainJob(task, post);
+    // A count the engine refuses (createTrainer then says why) starts no threads.
+    if (Number.isInteger(threads) && threads > 1 && threads <= MAX_THREADS) {
+      helpers = await startHelperThreads(threads - 1, { nice: task.nice });
+    }
+    trainJob(task, post, threads, helpers);
   } catch (err) {
     if (err instanceof EngineError) {
       post({ type: 'failed', code: err.code === 'diverged' ? 'diverged' : 'invalid_training_setup', message: err.message });
@@ -20,15 +31,29 @@ export default function train(task: TrainTask): void {
     }
     throw err; // the runner fails the job as worker_error
   } finally {
+    await helpers?.close();
     task.port.close();
   }
 }
 
-function trainJob(task: TrainTask, post: (m: WorkerMessage, transfer?: ArrayBuffer[]) => void): void {
+function trainJob(
+  task: TrainTask, post: (m: WorkerMessage, transfer?: ArrayBuffer[]) => void, threads: number, helpers: OwnedHelperThreads | undefined,
+): void {
   const { rows } = task.dataset;
   const { network, training } = engineSpecs(task.spec, task.dataset);
   const trainer = createTrainer(network, training, trainingData(task.data, rows, task.dataset.features, task.spec.standardize),
-    { state: task.checkpoint ?? undefined });
+    { state: task.checkpoint ?? undefined, threads, helpers });
+  try {
+    trainLoop(task, post, trainer);
+  } finally {
+    trainer.close();
+  }
+}
+
+function trainLoop(
+  task: TrainTask, post: (m: WorkerMessage, transfer?: ArrayBuffer[]) => void, trainer: ReturnType<typeof createTrainer>,
+): void {
+  const { rows } = task.dataset;
   const trainRows = rows - Math.floor(rows * task.spec.validationSplit);
   post({ type: 'started', resumedFromEpoch: trainer.epochsDone, trainRows });
 

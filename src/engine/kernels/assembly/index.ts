@@ -276,18 +276,29 @@ function pack_cols(X: usize, ld: i32, valid: i32, c0: i32, k0: i32, kb: i32, dst
 /**
  * The fused SGD-with-momentum update over n floats at w, g, v (byte offsets):
  *   g̃ = g + λ·w;  v ← μ·v − η·g̃;  w ← w + v      (nesterov: w ← w + μ·v − η·g̃, with the new v)
- * One pass, four parameters per step; in JavaScript this loop costs as much as the gemms.
+ * One pass, four parameters per step; in JavaScript this loop costs as much as the gemms. When h is
+ * not 0 it is a second gradient (byte offset) added first, g̃ = (g + h) + λ·w: the data-parallel
+ * trainer's last slice, summed on the way instead of by a pass of add_into (the same f32 operations
+ * in the same order, so the same bits, and one stream fewer over memory).
  */
 export function sgd_update(
   w: usize, g: usize, v: usize, n: i32,
-  learningRate: f32, momentum: f32, l2: f32, nesterov: bool,
+  learningRate: f32, momentum: f32, l2: f32, nesterov: bool, h: usize,
 ): void {
   const eta = f32x4.splat(learningRate);
   const mu = f32x4.splat(momentum);
   const lambda = f32x4.splat(l2);
   const end = <usize>(n & ~3) << 2;
   let o: usize = 0;
-  if (nesterov) {
+  if (h != 0) {
+    for (; o < end; o += 16) {
+      const wi = v128.load(w + o);
+      const gi = f32x4.add(f32x4.add(v128.load(g + o), v128.load(h + o)), f32x4.mul(lambda, wi));
+      const vi = f32x4.sub(f32x4.mul(mu, v128.load(v + o)), f32x4.mul(eta, gi));
+      v128.store(v + o, vi);
+      v128.store(w + o, nesterov ? f32x4.add(wi, f32x4.sub(f32x4.mul(mu, vi), f32x4.mul(eta, gi))) : f32x4.add(wi, vi));
+    }
+  } else if (nesterov) {
     for (; o < end; o += 16) {
       const wi = v128.load(w + o);
       const gi = f32x4.add(v128.load(g + o), f32x4.mul(lambda, wi));
@@ -307,7 +318,8 @@ export function sgd_update(
   const tail = <usize>n << 2;
   for (; o < tail; o += 4) {
     const wi = load<f32>(w + o);
-    const gi = load<f32>(g + o) + l2 * wi;
+    const gh = h != 0 ? load<f32>(g + o) + load<f32>(h + o) : load<f32>(g + o);
+    const gi = gh + l2 * wi;
     const vi = momentum * load<f32>(v + o) - learningRate * gi;
     store<f32>(v + o, vi);
     store<f32>(w + o, wi + (nesterov ? momentum * vi - learningRate * gi : vi));
@@ -320,11 +332,12 @@ export function sgd_update(
  *   g̃ = g + λ·w;  m ← β₁·m + (1 − β₁)·g̃;  v ← β₂·v + (1 − β₂)·g̃²
  *   w ← w − stepSize·m / (√v·invRootBias2 + ε),   stepSize = η/(1 − β₁ᵗ), invRootBias2 = 1/√(1 − β₂ᵗ)
  * which is w ← w − η·m̂/(√v̂ + ε) with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ). One pass, four at a time.
+ * h, when not 0, is a second gradient added first, as in sgd_update.
  */
 export function adam_update(
   w: usize, g: usize, m: usize, v: usize, n: i32,
   stepSize: f32, beta1: f32, oneMinusBeta1: f32, beta2: f32, oneMinusBeta2: f32,
-  epsilon: f32, l2: f32, invRootBias2: f32,
+  epsilon: f32, l2: f32, invRootBias2: f32, h: usize,
 ): void {
   // 1 − β comes from the caller, computed in float64: in float32, 1 − 0.999 is 1.3e-5 off in relative terms.
   const b1 = f32x4.splat(beta1), c1 = f32x4.splat(oneMinusBeta1);
@@ -333,26 +346,41 @@ export function adam_update(
   const lambda = f32x4.splat(l2), root = f32x4.splat(invRootBias2);
   const end = <usize>(n & ~3) << 2;
   let o: usize = 0;
-  for (; o < end; o += 16) {
-    const wi = v128.load(w + o);
-    const gi = f32x4.add(v128.load(g + o), f32x4.mul(lambda, wi));
-    const mi = f32x4.add(f32x4.mul(b1, v128.load(m + o)), f32x4.mul(c1, gi));
-    const vi = f32x4.add(f32x4.mul(b2, v128.load(v + o)), f32x4.mul(c2, f32x4.mul(gi, gi)));
-    v128.store(m + o, mi);
-    v128.store(v + o, vi);
-    const denom = f32x4.add(f32x4.mul(f32x4.sqrt(vi), root), eps);
-    v128.store(w + o, f32x4.sub(wi, f32x4.div(f32x4.mul(alpha, mi), denom)));
+  // Two loops rather than a select per step, so the one-gradient update loads nothing more than it did.
+  if (h != 0) {
+    for (; o < end; o += 16) {
+      adam4(w + o, f32x4.add(v128.load(g + o), v128.load(h + o)), m + o, v + o, b1, c1, b2, c2, alpha, eps, lambda, root);
+    }
+  } else {
+    for (; o < end; o += 16) adam4(w + o, v128.load(g + o), m + o, v + o, b1, c1, b2, c2, alpha, eps, lambda, root);
   }
   const tail = <usize>n << 2;
   for (; o < tail; o += 4) {
     const wi = load<f32>(w + o);
-    const gi = load<f32>(g + o) + l2 * wi;
+    const gh = h != 0 ? load<f32>(g + o) + load<f32>(h + o) : load<f32>(g + o);
+    const gi = gh + l2 * wi;
     const mi = beta1 * load<f32>(m + o) + oneMinusBeta1 * gi;
     const vi = beta2 * load<f32>(v + o) + oneMinusBeta2 * (gi * gi);
     store<f32>(m + o, mi);
     store<f32>(v + o, vi);
     store<f32>(w + o, wi - (stepSize * mi) / (sqrt<f32>(vi) * invRootBias2 + epsilon));
   }
+}
+
+/** Four parameters of adam_update, given their gradient g (before L2). */
+// @ts-ignore: decorator
+@inline function adam4(
+  w: usize, g: v128, m: usize, v: usize,
+  b1: v128, c1: v128, b2: v128, c2: v128, alpha: v128, eps: v128, lambda: v128, root: v128,
+): void {
+  const wi = v128.load(w);
+  const gi = f32x4.add(g, f32x4.mul(lambda, wi));
+  const mi = f32x4.add(f32x4.mul(b1, v128.load(m)), f32x4.mul(c1, gi));
+  const vi = f32x4.add(f32x4.mul(b2, v128.load(v)), f32x4.mul(c2, f32x4.mul(gi, gi)));
+  v128.store(m, mi);
+  v128.store(v, vi);
+  const denom = f32x4.add(f32x4.mul(f32x4.sqrt(vi), root), eps);
+  v128.store(w, f32x4.sub(wi, f32x4.div(f32x4.mul(alpha, mi), denom)));
 }
 
 /**
@@ -481,4 +509,16 @@ function dot_2x4(
   const t0 = f32x4.add(v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), v128.shuffle<f32>(x0, x1, 2, 6, 3, 7));
   const t1 = f32x4.add(v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), v128.shuffle<f32>(x2, x3, 2, 6, 3, 7));
   return f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+}
+
+/**
+ * dst ← dst + src over n floats (byte offsets): the data-parallel trainer's reduction, one helper
+ * thread's gradient added onto the caller's, four at a time.
+ */
+export function add_into(dst: usize, src: usize, n: i32): void {
+  const end4 = <usize>(n & ~3) << 2;
+  const end = <usize>n << 2;
+  let o: usize = 0;
+  for (; o < end4; o += 16) v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  for (; o < end; o += 4) store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
 }
