@@ -58,7 +58,7 @@ export function createJobService(deps: { config: Config; store: Store<JobSpec>; 
       if (input.faultInjection && !config.faultInjection) {
         throw errors.invalidSpec('faultInjection', 'faultInjection is accepted only when the service runs with FAULT_INJECTION=1');
       }
-      const spec = resolveSpec(input, dataset, () => Math.floor(Math.random() * 2 ** 31), Math.max(1, Math.floor(config.cores / config.workers)));
+      const spec = resolveSpec(input, dataset, () => Math.floor(Math.random() * 2 ** 31));
       const job = await store.jobs.create(spec, config.maxQueuedJobs);
       if (!job) throw errors.queueFull(config.maxQueuedJobs);
       log.info({ jobId: job.id, datasetId: spec.datasetId, event: 'queued' }, 'job queued');

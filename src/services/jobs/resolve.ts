@@ -20,7 +20,7 @@ const SPEC_PATH: Record<string, string> = {
 const specPath = (field: string | null) => (field === null ? 'spec' : SPEC_PATH[field] ?? field.replace(/\[(\d+)\]/g, '.$1'));
 
 /** Fills the defaults that depend on the dataset and refuses, with the engine's words, what cannot train on it. */
-export function resolveSpec(input: JobSpecRequest, dataset: Dataset, randomSeed: () => number, defaultThreads = 1): JobSpec {
+export function resolveSpec(input: JobSpecRequest, dataset: Dataset, randomSeed: () => number): JobSpec {
   const classification = dataset.task === 'classification';
   const classes = dataset.classes?.length ?? 0;
   const output = input.output ?? (classification ? 'softmax' : 'linear');
@@ -42,7 +42,9 @@ export function resolveSpec(input: JobSpecRequest, dataset: Dataset, randomSeed:
   const spec: JobSpec = {
     ...input, output, loss, optimizer: resolveOptimizer(input.optimizer),
     epochs: input.epochs ?? recommendedEpochs(trainRows), seed: input.seed ?? randomSeed(),
-    threads: input.threads ?? defaultThreads,
+    // One unless asked: a job's bits depend on its thread count, which must not hang on the node that
+    // took the request; and on the shared 2-core machines measured, a second thread did not pay.
+    threads: input.threads ?? 1,
   };
   const { network, training } = engineSpecs(spec, dataset);
   try {

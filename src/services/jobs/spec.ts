@@ -94,7 +94,7 @@ export const JobSpecInput = z.strictObject({
     .describe('Stop after this much training time and keep the best model so far'),
   threads: z.number().int().min(1).max(64).optional()
     .describe('Threads one job trains on (data-parallel, bit-identical for a given seed and thread count). '
-      + 'Default: the cores divided by WORKERS (1 with the default WORKERS); a node starts a job while the threads of its running jobs stay within its cores'),
+      + 'Default 1; a node starts a job while the threads of its running jobs leave a core free (WORKERS=1 and threads = cores: one job on every core)'),
   modelName: ModelName.optional()
     .describe('Register the model under this name, as its next version (1, 2, …): clients then call name, name@version or name@alias'),
   faultInjection: FaultInjection.optional().describe('Testing only, accepted when the service runs with FAULT_INJECTION=1'),
