@@ -88,9 +88,7 @@ function uploadForm(uploaded: () => Promise<void>): HTMLElement {
         target: target.value.trim() || undefined,
         task: (task.value || undefined) as 'classification' | 'regression' | undefined,
       });
-      outcome.replaceChildren(h('p', { class: 'ok' },
-        `Stored "${d.name}": ${d.rows.toLocaleString()} rows, ${d.features} features, ${d.task}. `,
-        h('a', { href: `#/new?dataset=${encodeURIComponent(d.id)}` }, 'Train on it')));
+      outcome.replaceChildren(stored(d, d.task));
       form.reset();
       typed = false;
       await uploaded();
@@ -130,9 +128,7 @@ function idxForm(uploaded: () => Promise<void>): HTMLElement {
     try {
       const names = classNames.value.split(',').map((c) => c.trim()).filter(Boolean).join(',');
       const d = await api.uploadIdx(imageFile, labelFile, { name: name.value.trim() || 'idx', classNames: names || undefined });
-      outcome.replaceChildren(h('p', { class: 'ok' },
-        `Stored "${d.name}": ${d.rows.toLocaleString()} rows, ${d.features} features, ${d.classes?.length ?? 0} classes. `,
-        h('a', { href: `#/new?dataset=${encodeURIComponent(d.id)}` }, 'Train on it')));
+      outcome.replaceChildren(stored(d, `${d.classes?.length ?? 0} classes`));
       form.reset();
       await uploaded();
     } catch (err) {
@@ -142,4 +138,10 @@ function idxForm(uploaded: () => Promise<void>): HTMLElement {
     }
   });
   return form;
+}
+
+/** What an upload stored, with a link to train on it. */
+function stored(d: Dataset, what: string): HTMLElement {
+  return h('p', { class: 'ok' }, `Stored "${d.name}": ${d.rows.toLocaleString()} rows, ${d.features} features, ${what}. `,
+    h('a', { href: `#/new?dataset=${encodeURIComponent(d.id)}` }, 'Train on it'));
 }
