@@ -102,7 +102,7 @@ export function createModelService(deps: { config: Config; store: Store }) {
   function pack(info: ModelInfo, instances: Instance[]): Float32Array {
     checkRows(instances.length);
     const x = new Float32Array(instances.length * info.features);
-    const column = new Map(info.featureNames.map((name, j) => [name, j]));
+    let column: Map<string, number> | undefined; // built only for rows keyed by name
     instances.forEach((instance, i) => {
       let row: ArrayLike<number>;
       if (Array.isArray(instance)) {
@@ -112,8 +112,9 @@ export function createModelService(deps: { config: Config; store: Store }) {
         }
         row = instance;
       } else {
+        column ??= new Map(info.featureNames.map((name, j) => [name, j]));
         const keys = Object.keys(instance);
-        const unknown = keys.filter((k) => !column.has(k));
+        const unknown = keys.filter((k) => !column!.has(k));
         const missing = info.featureNames.filter((name) => !Object.prototype.hasOwnProperty.call(instance, name));
         if (unknown.length > 0 || missing.length > 0) {
           const parts = [
