@@ -77,9 +77,8 @@ export interface Job<S extends StoredSpec = StoredSpec> {
 
 export interface Checkpoint { epoch: number; state: Uint8Array }
 
-export interface NewModel {
-  /** Registered under this name, as its next version; null for an unnamed model. */
-  name: string | null;
+/** What a model is, as its job hands it over and as it is listed. */
+interface ModelFields {
   task: Task;
   architecture: unknown;
   metrics: unknown;
@@ -87,6 +86,11 @@ export interface NewModel {
   featureNames: string[];
   features: number;
   bestEpoch: number | null;
+}
+
+export interface NewModel extends ModelFields {
+  /** Registered under this name, as its next version; null for an unnamed model. */
+  name: string | null;
   bytes: Uint8Array;
 }
 
@@ -133,7 +137,7 @@ export interface JobStore<S extends StoredSpec = StoredSpec> {
 
 // ---------------------------------------------------------------- models
 
-export interface ModelInfo {
+export interface ModelInfo extends ModelFields {
   id: string;
   name: string | null;
   /** 1, 2, … within its name; null for an unnamed model. */
@@ -142,13 +146,6 @@ export interface ModelInfo {
   aliases: string[];
   jobId: string | null;
   datasetId: string | null;
-  task: Task;
-  architecture: unknown;
-  metrics: unknown;
-  classes: (string | number)[] | null;
-  featureNames: string[];
-  features: number;
-  bestEpoch: number | null;
   createdAt: string;
 }
 

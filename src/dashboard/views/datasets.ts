@@ -80,9 +80,7 @@ function uploadForm(uploaded: () => Promise<void>): HTMLElement {
     e.preventDefault();
     const chosen = file.files?.[0];
     if (!chosen) return;
-    submit.disabled = true;
-    outcome.replaceChildren(h('p', { class: 'muted' }, `Uploading ${chosen.name}…`));
-    try {
+    await uploading(submit, outcome, `Uploading ${chosen.name}…`, async () => {
       const d = await api.uploadCsv(chosen, {
         name: name.value.trim() || chosen.name.replace(/\.[^.]+$/, '') || 'dataset',
         target: target.value.trim() || undefined,
@@ -92,11 +90,7 @@ function uploadForm(uploaded: () => Promise<void>): HTMLElement {
       form.reset();
       typed = false;
       await uploaded();
-    } catch (err) {
-      outcome.replaceChildren(errorBox(err));
-    } finally {
-      submit.disabled = false;
-    }
+    });
   });
   return form;
 }
@@ -123,19 +117,13 @@ function idxForm(uploaded: () => Promise<void>): HTMLElement {
     const imageFile = images.files?.[0];
     const labelFile = labels.files?.[0];
     if (!imageFile || !labelFile) return;
-    submit.disabled = true;
-    outcome.replaceChildren(h('p', { class: 'muted' }, `Uploading ${imageFile.name} and ${labelFile.name}…`));
-    try {
+    await uploading(submit, outcome, `Uploading ${imageFile.name} and ${labelFile.name}…`, async () => {
       const names = classNames.value.split(',').map((c) => c.trim()).filter(Boolean).join(',');
       const d = await api.uploadIdx(imageFile, labelFile, { name: name.value.trim() || 'idx', classNames: names || undefined });
       outcome.replaceChildren(stored(d, `${d.classes?.length ?? 0} classes`));
       form.reset();
       await uploaded();
-    } catch (err) {
-      outcome.replaceChildren(errorBox(err));
-    } finally {
-      submit.disabled = false;
-    }
+    });
   });
   return form;
 }
@@ -144,4 +132,17 @@ function idxForm(uploaded: () => Promise<void>): HTMLElement {
 function stored(d: Dataset, what: string): HTMLElement {
   return h('p', { class: 'ok' }, `Stored "${d.name}": ${d.rows.toLocaleString()} rows, ${d.features} features, ${what}. `,
     h('a', { href: `#/new?dataset=${encodeURIComponent(d.id)}` }, 'Train on it'));
+}
+
+/** One upload from a form: the button off while it runs, a note meanwhile, the API's words if it fails. */
+async function uploading(submit: HTMLButtonElement, outcome: HTMLElement, note: string, work: () => Promise<void>): Promise<void> {
+  submit.disabled = true;
+  outcome.replaceChildren(h('p', { class: 'muted' }, note));
+  try {
+    await work();
+  } catch (err) {
+    outcome.replaceChildren(errorBox(err));
+  } finally {
+    submit.disabled = false;
+  }
 }
