@@ -349,4 +349,3 @@ export function createRunner(deps: {
   };
 }
 
-export type Runner = ReturnType<typeof createRunner>;
