@@ -11,6 +11,8 @@ export interface Series {
   label: string;
   color: string;
   dashed?: boolean;
+  /** The line's width in CSS pixels (2 unless given): a search's best trial is drawn thicker. */
+  width?: number;
 }
 
 export interface Curve extends Series {
@@ -97,7 +99,7 @@ export function lineChart(container: HTMLElement, options: ChartOptions): LineCh
     series: [
       { label: options.xLabel, value: (_u, v) => (v === null ? '—' : num(v, 4)) },
       ...options.series.map((s) => ({
-        label: s.label, stroke: s.color, width: 2, spanGaps: true,
+        label: s.label, stroke: s.color, width: s.width ?? 2, spanGaps: true,
         dash: s.dashed ? [6, 4] : undefined,
         value: (_u: uPlot, v: number | null) => legendNumber(v),
       })),

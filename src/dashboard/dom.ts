@@ -1,6 +1,6 @@
 // Small DOM helpers for the views: build elements without innerHTML (names come from users), and
 // format what the API returns for people.
-import { ApiError, type JobStatus } from './api.js';
+import { ApiError, type JobStatus, type SearchStatus } from './api.js';
 
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | ((e: Event) => void)>;
@@ -51,7 +51,8 @@ export function errorBox(err: unknown): HTMLElement {
     h('span', { class: 'error-message' }, e.message), ' ', h('code', { class: 'error-code' }, e.code));
 }
 
-export function statusBadge(status: JobStatus): HTMLElement {
+/** A job's status, or a search's (which shares its words and colours). */
+export function statusBadge(status: JobStatus | SearchStatus): HTMLElement {
   return h('span', { class: `badge badge-${status}`, 'data-status': status }, status);
 }
 

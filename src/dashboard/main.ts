@@ -9,6 +9,9 @@ import { compareView } from './views/compare.js';
 import { modelView } from './views/model.js';
 import { modelsView } from './views/models.js';
 import { newJobView } from './views/new-job.js';
+import { newSearchView } from './views/new-search.js';
+import { searchView } from './views/search.js';
+import { searchesView } from './views/searches.js';
 
 /** A view fills the element it is given and returns what stops its timers and streams. */
 type Cleanup = () => void;
@@ -29,11 +32,17 @@ function route(): void {
   else if (section === 'models') cleanup = modelsView(main);
   else if (section === 'compare') cleanup = compareView(main, (query.get('jobs') ?? '').split(',').filter(Boolean));
   else if (section === 'new') cleanup = newJobView(main, query);
+  else if (section === 'searches' && parts[1] === 'new') cleanup = newSearchView(main, query);
+  else if (section === 'searches' && parts[1]) cleanup = searchView(main, decodeURIComponent(parts[1]));
+  else if (section === 'searches') cleanup = searchesView(main);
   else cleanup = jobsView(main);
+  // The nav link of the page: New search is a page of its own beside New job.
+  const current = section === 'compare' ? 'jobs' : section === 'searches' && parts[1] === 'new' ? 'new-search' : section;
   for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a[data-section]')) {
-    link.toggleAttribute('aria-current', link.dataset.section === (section === 'compare' ? 'jobs' : section));
+    link.toggleAttribute('aria-current', link.dataset.section === current);
   }
-  document.title = `${section === 'new' ? 'New job' : section[0].toUpperCase() + section.slice(1)} · MLP service`;
+  const titles: Record<string, string> = { new: 'New job', 'new-search': 'New search' };
+  document.title = `${titles[current] ?? current[0].toUpperCase() + current.slice(1)} · MLP service`;
 }
 
 // ---------------------------------------------------------------- the API key

@@ -1,9 +1,10 @@
 // #/jobs/<id>: one job, live. Its loss and accuracy (or R² and MAE) curves grow epoch by epoch from the
 // event stream, which also carries progress inside an epoch (drawn as it comes, so a long first epoch
 // is not a blank page) and every change of status.
-import { api, ApiError, FINISHED, type Dataset, type Epoch, type Job, type Progress } from '../api.js';
+import { api, ApiError, FINISHED, type Dataset, type Epoch, type Job, type Progress, type TrialJob } from '../api.js';
 import { lineChart, type CurveChart, type LineChart } from '../chart.js';
 import { append, copyButton, errorBox, h, idChip, num, percent, progressBar, seconds, statusBadge, when } from '../dom.js';
+import { formatParam } from '../search.js';
 import { followJob } from '../stream.js';
 import { COLOR, makeCharts } from './curves.js';
 
@@ -69,6 +70,7 @@ export function jobView(root: HTMLElement, id: string): () => void {
         h('a', { href: `#/models/${encodeURIComponent(job.modelId)}`, class: 'mono', id: 'job-model', title: job.modelId }, job.modelId.slice(0, 8)),
         copyButton(job.modelId, 'Copy the model id'))) : null,
       job.node ? item('Node', job.node) : null,
+      trialItem(job),
       item('Created', when(job.createdAt)),
       job.startedAt ? item('Started', when(job.startedAt)) : null,
       job.finishedAt ? item('Finished', when(job.finishedAt)) : null,
@@ -163,6 +165,15 @@ export function jobView(root: HTMLElement, id: string): () => void {
 
 function item(term: string, value: Node | string): HTMLElement {
   return h('div', {}, h('dt', {}, term), h('dd', {}, value));
+}
+
+/** A trial of a search: the search it belongs to and the values it tries. */
+function trialItem(job: TrialJob): HTMLElement | null {
+  if (!job.searchId) return null;
+  const params = Object.entries(job.params ?? {}).map(([k, v]) => `${k} ${formatParam(v)}`).join(', ');
+  return item('Search', h('span', { id: 'job-search' },
+    h('a', { href: `#/searches/${encodeURIComponent(job.searchId)}`, class: 'mono', title: job.searchId }, job.searchId.slice(0, 8)),
+    params ? h('span', { class: 'muted' }, ` · ${params}`) : null));
 }
 
 /** The dataset, once fetched, adds the input and output widths to the layer line. */

@@ -1,8 +1,9 @@
 // #/jobs: every job, newest first, with its status, a progress bar, its key settings and why it failed;
 // always live (polled: quickly while any job runs, slowly otherwise, so a job submitted elsewhere
 // appears). Ticking two or more jobs opens them side by side in #/compare.
-import { api, FINISHED, type Dataset, type Epoch, type Job } from '../api.js';
-import { errorBox, fillList, h, idChip, num, percent, progressBar, statusBadge, when } from '../dom.js';
+import { api, FINISHED, type Dataset, type Epoch, type Job, type TrialJob } from '../api.js';
+import { errorBox, fillList, h, idChip, num, percent, progressBar, shortId, statusBadge, when } from '../dom.js';
+import { formatParam } from '../search.js';
 
 const REFRESH_MS = 2000;
 const IDLE_REFRESH_MS = 5000;
@@ -75,7 +76,7 @@ function row(job: Job, names: Map<string, string>, selected: Set<string>): HTMLT
     : job.stopReason && !['completed', job.status].includes(job.stopReason) ? job.stopReason.replace(/_/g, ' ') : null;
   return h('tr', { 'data-job': job.id },
     h('td', {}, h('input', { type: 'checkbox', name: 'compare', value: job.id, checked: selected.has(job.id), 'aria-label': `compare job ${job.id}` })),
-    h('td', {}, idChip(job.id, `#/jobs/${job.id}`)),
+    h('td', {}, idChip(job.id, `#/jobs/${job.id}`), trialOf(job)),
     h('td', {}, statusBadge(job.status),
       reason ? h('div', { class: job.error ? 'reason' : 'reason muted', title: reason }, job.error?.code ?? reason) : null),
     h('td', { class: 'wide' },
@@ -88,6 +89,14 @@ function row(job: Job, names: Map<string, string>, selected: Set<string>): HTMLT
     h('td', {}, job.datasetId ? names.get(job.datasetId) ?? idChip(job.datasetId) : h('span', { class: 'muted' }, 'deleted')),
     h('td', { class: 'muted' }, when(job.createdAt)),
   );
+}
+
+/** A trial of a search says so under its id, linking to the search; the values it tries are in the title. */
+function trialOf(job: TrialJob): HTMLElement | null {
+  if (!job.searchId) return null;
+  const params = Object.entries(job.params ?? {}).map(([k, v]) => `${k} = ${formatParam(v)}`).join(', ');
+  return h('div', { class: 'trial-of muted', 'data-search': job.searchId },
+    'trial of ', h('a', { href: `#/searches/${encodeURIComponent(job.searchId)}`, class: 'mono', title: params ? `${job.searchId}: ${params}` : job.searchId }, shortId(job.searchId)));
 }
 
 /** Accuracy for classification, R² for regression; on the held-out rows when there are some. */
