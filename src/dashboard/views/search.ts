@@ -141,13 +141,14 @@ export function searchView(root: HTMLElement, id: string): () => void {
         api.getDataset(next.datasetId).then((d) => { datasetName = d.name; render(); }, () => { /* deleted since: its id stays */ });
       }
       const now = JSON.stringify(next);
-      if (now !== shown) {
+      const changed = now !== shown;
+      if (changed) {
         shown = now;
         render();
       }
       const grew = await fetchEpochs(next.trials);
       if (stopped) return;
-      if (grew || first) drawChart();
+      if (grew || changed) drawChart(); // a new best redraws too: it is the thick line
       problem.replaceChildren();
       if (!SEARCH_FINISHED.includes(next.status)) timer = setTimeout(refresh, REFRESH_MS);
     } catch (err) {
