@@ -32,9 +32,9 @@ type EpochList = z.output<typeof EpochListSchema>;
 export type SearchStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type SearchMetric = 'valLoss' | 'valAccuracy' | 'valR2';
 /** A value a search tries at one dotted path of the job spec. */
-export type ParamValue = string | number | boolean | null;
+export type ParamValue = string | number | boolean | null | ParamValue[] | { [key: string]: ParamValue };
 /** A path's values: a list to try (grid or random), or a range to draw from (random only). */
-export type SpaceEntry = ParamValue[] | { min: number; max: number; log?: boolean };
+export type SpaceEntry = ParamValue[] | { min: number; max: number; log?: boolean; integer?: boolean };
 
 export interface Trial {
   index: number;
@@ -53,7 +53,8 @@ export interface Trial {
 export interface Search {
   id: string;
   name: string | null;
-  datasetId: string;
+  /** Null once the dataset is deleted. */
+  datasetId: string | null;
   status: SearchStatus;
   strategy: 'grid' | 'random';
   metric: SearchMetric;
@@ -92,7 +93,7 @@ export interface SearchInput {
 export const SEARCH_FINISHED: readonly SearchStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 /** A job that is one trial of a search carries the search and the values it tries. */
-export type TrialJob = Job & { searchId?: string | null; params?: Record<string, ParamValue> | null };
+export type TrialJob = Job & { searchId?: string | null; trial?: number | null; params?: Record<string, ParamValue> | null };
 
 /** The body of a `progress` event on the job's stream. */
 export interface Progress {

@@ -12,10 +12,11 @@ export interface SpaceRow {
   kind: 'list' | 'range';
   /** For a list: comma-separated values. */
   values: string;
-  /** For a range: its bounds, and whether to draw on a log scale. */
+  /** For a range: its bounds, whether to draw on a log scale, and whether to round each draw. */
   min: string;
   max: string;
   log: boolean;
+  integer?: boolean;
 }
 
 /** A row the form cannot send, and which one, so the page can mark it. */
@@ -33,6 +34,17 @@ const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
  * as a string, except true, false and null, which a spec field of that kind expects (nesterov, clipNorm).
  */
 export function parseValues(text: string): ParamValue[] {
+  // Values that are themselves lists or objects (whole `hidden` stacks) go in as one JSON array.
+  if (text.trim().startsWith('[')) {
+    let values: unknown;
+    try {
+      values = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`not a JSON array: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(values) || values.length === 0) throw new Error('give a JSON array of at least one value');
+    return values as ParamValue[];
+  }
   const items = text.split(',').map((v) => v.trim());
   if (items.length === 1 && items[0] === '') throw new Error('give at least one value, comma-separated');
   return items.map((item, i) => {
@@ -66,7 +78,7 @@ export function buildSpace(rows: SpaceRow[]): Record<string, SpaceEntry> {
     if (!Number.isFinite(min) || !Number.isFinite(max)) throw new SpaceProblem(i, `row ${i + 1} (${path}): give a number for both min and max`);
     if (min >= max) throw new SpaceProblem(i, `row ${i + 1} (${path}): min must be below max`);
     if (row.log && min <= 0) throw new SpaceProblem(i, `row ${i + 1} (${path}): a log range needs a min above 0`);
-    space[path] = row.log ? { min, max, log: true } : { min, max };
+    space[path] = { min, max, ...(row.log ? { log: true } : {}), ...(row.integer ? { integer: true } : {}) };
   });
   if (Object.keys(space).length === 0) throw new SpaceProblem(0, 'the space is empty: give at least one setting to vary');
   return space;
@@ -76,7 +88,7 @@ export function buildSpace(rows: SpaceRow[]): Record<string, SpaceEntry> {
 export function spaceRows(space: Record<string, SpaceEntry>): SpaceRow[] {
   return Object.entries(space).map(([path, entry]) => (Array.isArray(entry)
     ? { path, kind: 'list', values: entry.map((v) => String(v)).join(', '), min: '', max: '', log: false }
-    : { path, kind: 'range', values: '', min: String(entry.min), max: String(entry.max), log: entry.log === true }));
+    : { path, kind: 'range', values: '', min: String(entry.min), max: String(entry.max), log: entry.log === true, integer: entry.integer === true }));
 }
 
 // ---------------------------------------------------------------- the leaderboard
@@ -154,6 +166,7 @@ export function formatScore(metric: SearchMetric, score: number | null | undefin
 export function formatParam(value: ParamValue | undefined): string {
   if (value === undefined) return '—';
   if (typeof value === 'number') return num(value);
+  if (value !== null && typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
 
@@ -169,5 +182,6 @@ export function epochsLine(search: Pick<Search, 'epochsSpent' | 'epochsFull'>): 
 /** How a space entry reads in a summary: "16, 64" or "0.001 … 0.3 (log)". */
 export function describeEntry(entry: SpaceEntry): string {
   if (Array.isArray(entry)) return entry.map((v) => formatParam(v)).join(', ');
-  return `${num(entry.min)} … ${num(entry.max)}${entry.log ? ' (log)' : ''}`;
+  const how = [entry.log ? 'log' : '', entry.integer ? 'whole numbers' : ''].filter(Boolean).join(', ');
+  return `${num(entry.min)} … ${num(entry.max)}${how ? ` (${how})` : ''}`;
 }

@@ -21,6 +21,11 @@ describe('parseValues', () => {
     expect(parseValues('true, false, null')).toEqual([true, false, null]);
     expect(parseValues('0x10, 1.2.3')).toEqual(['0x10', '1.2.3']);
   });
+  it('reads a JSON array as it is, for values that are lists or objects', () => {
+    expect(parseValues('[[{"units": 16}], [{"units": 32}, {"units": 16}]]')).toEqual([[{ units: 16 }], [{ units: 32 }, { units: 16 }]]);
+    expect(() => parseValues('[16, 32')).toThrow(/not a JSON array/);
+    expect(() => parseValues('[]')).toThrow(/at least one value/);
+  });
   it('refuses an empty list or an empty item, saying which', () => {
     expect(() => parseValues('  ')).toThrow(/at least one value/);
     expect(() => parseValues('16,,64')).toThrow(/value 2 is empty/);
@@ -34,11 +39,13 @@ describe('buildSpace', () => {
       list('hidden.0.activation', 'relu, tanh'),
       range('optimizer.learningRate', '0.001', '0.3', true),
       range('l2', '0', '0.01'),
+      { ...range('batchSize', '8', '64'), integer: true },
     ])).toEqual({
       'hidden.0.units': [16, 64],
       'hidden.0.activation': ['relu', 'tanh'],
       'optimizer.learningRate': { min: 0.001, max: 0.3, log: true },
       l2: { min: 0, max: 0.01 },
+      batchSize: { min: 8, max: 64, integer: true },
     });
   });
   it('skips blank rows and names the row at fault', () => {

@@ -96,7 +96,7 @@ function trialOf(job: TrialJob): HTMLElement | null {
   if (!job.searchId) return null;
   const params = Object.entries(job.params ?? {}).map(([k, v]) => `${k} = ${formatParam(v)}`).join(', ');
   return h('div', { class: 'trial-of muted', 'data-search': job.searchId },
-    'trial of ', h('a', { href: `#/searches/${encodeURIComponent(job.searchId)}`, class: 'mono', title: params ? `${job.searchId}: ${params}` : job.searchId }, shortId(job.searchId)));
+    `trial${typeof job.trial === 'number' ? ` #${job.trial}` : ''} of `, h('a', { href: `#/searches/${encodeURIComponent(job.searchId)}`, class: 'mono', title: params ? `${job.searchId}: ${params}` : job.searchId }, shortId(job.searchId)));
 }
 
 /** Accuracy for classification, R² for regression; on the held-out rows when there are some. */

@@ -25,6 +25,7 @@ interface RowControls {
   min: HTMLInputElement;
   max: HTMLInputElement;
   log: HTMLInputElement;
+  integer: HTMLInputElement;
 }
 
 export function newSearchView(root: HTMLElement, query: URLSearchParams): () => void {
@@ -57,7 +58,8 @@ export function newSearchView(root: HTMLElement, query: URLSearchParams): () => 
     h('fieldset', {}, h('legend', {}, 'Base settings'),
       field('Job spec (JSON)', base, 'every trial starts from these: any field of a job but the dataset, e.g. "hidden", "optimizer", "batchSize"; the rest keep the service\'s defaults')),
     h('fieldset', {}, h('legend', {}, 'Space'),
-      h('p', { class: 'hint muted' }, 'A row per setting to vary: its dotted path in the job spec, and a comma-separated list of values (numbers as numbers, other words as text) or, for a random search, a range.'),
+      h('p', { class: 'hint muted' }, 'A row per setting to vary: its dotted path in the job spec, and a comma-separated list of values '
+        + '(numbers as numbers, other words as text; a JSON array for lists or objects) or, for a random search, a range.'),
       rowsBox, paths, h('div', { class: 'list-actions' }, addRow)),
     h('fieldset', {}, h('legend', {}, 'Search'), h('div', { class: 'fields' },
       field('Strategy', strategy),
@@ -230,12 +232,14 @@ function spaceRow(r: SpaceRow, remove: (row: RowControls) => void): RowControls 
   const min = h('input', { type: 'number', name: 'min', step: 'any', value: r.min, placeholder: 'min', 'aria-label': 'min' });
   const max = h('input', { type: 'number', name: 'max', step: 'any', value: r.max, placeholder: 'max', 'aria-label': 'max' });
   const log = h('input', { type: 'checkbox', name: 'log', checked: r.log });
-  const logLabel = h('label', { class: 'check log-check' }, log, ' log');
+  const logLabel = h('label', { class: 'check log-check', title: 'draw uniformly in log space (min above 0)' }, log, ' log');
+  const integer = h('input', { type: 'checkbox', name: 'integer', checked: r.integer === true });
+  const integerLabel = h('label', { class: 'check log-check', title: 'round each draw to a whole number (units, batch size)' }, integer, ' whole');
   const drop = h('button', { type: 'button', class: 'link danger', 'aria-label': 'remove this setting' }, 'Remove');
   const list = h('div', { class: 'space-values' }, values);
-  const range = h('div', { class: 'space-range' }, min, max, logLabel);
+  const range = h('div', { class: 'space-range' }, min, max, logLabel, integerLabel);
   const element = h('div', { class: 'space-row' }, path, kind, list, range, drop);
-  const controls: RowControls = { element, path, kind, values, min, max, log };
+  const controls: RowControls = { element, path, kind, values, min, max, log, integer };
   const show = () => {
     list.hidden = kind.value !== 'list';
     range.hidden = kind.value !== 'range';
@@ -247,7 +251,7 @@ function spaceRow(r: SpaceRow, remove: (row: RowControls) => void): RowControls 
 }
 
 function read(r: RowControls): SpaceRow {
-  return { path: r.path.value, kind: r.kind.value === 'range' ? 'range' : 'list', values: r.values.value, min: r.min.value, max: r.max.value, log: r.log.checked };
+  return { path: r.path.value, kind: r.kind.value === 'range' ? 'range' : 'list', values: r.values.value, min: r.min.value, max: r.max.value, log: r.log.checked, integer: r.integer.checked };
 }
 
 /** What a refusal's details say beyond its message: each issue on a line, or the details as they are. */

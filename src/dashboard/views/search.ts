@@ -65,7 +65,7 @@ export function searchView(root: HTMLElement, id: string): () => void {
       item('Halving', s.halving ? `from ${s.halving.minEpochs} epochs, keep 1 in ${s.halving.eta}${s.halving.rungs.length ? `; rungs at ${s.halving.rungs.join(', ')}` : ''}` : 'off'),
       item('Parallel', String(s.parallel)),
       item('Seed', String(s.seed)),
-      item('Dataset', datasetName ?? idChip(s.datasetId)),
+      item('Dataset', s.datasetId ? datasetName ?? idChip(s.datasetId) : h('span', { class: 'muted' }, 'deleted')),
       item('Created', when(s.createdAt)),
       s.finishedAt ? item('Finished', when(s.finishedAt)) : null,
     );
@@ -138,7 +138,7 @@ export function searchView(root: HTMLElement, id: string): () => void {
       search = next;
       if (first) {
         details.hidden = false;
-        api.getDataset(next.datasetId).then((d) => { datasetName = d.name; render(); }, () => { /* deleted since: its id stays */ });
+        if (next.datasetId) api.getDataset(next.datasetId).then((d) => { datasetName = d.name; render(); }, () => { /* deleted since: its id stays */ });
       }
       const now = JSON.stringify(next);
       const changed = now !== shown;

@@ -64,7 +64,7 @@ function row(s: SearchSummary, names: Map<string, string>): HTMLTableRowElement 
     h('td', { class: 'num', title: `${METRIC_LABEL[s.metric]}${s.best ? `, trial #${s.best.index}` : ''}` }, s.best ? formatScore(s.metric, s.best.score) : '—'),
     h('td', { class: 'settings', title: bestSettings.join(', ') || null }, ...(bestSettings.length ? bestSettings.map((p) => h('div', {}, p)) : ['—'])),
     h('td', { class: 'muted epochs' }, epochsLine(s)),
-    h('td', {}, names.get(s.datasetId) ?? idChip(s.datasetId)),
+    h('td', {}, s.datasetId ? names.get(s.datasetId) ?? idChip(s.datasetId) : h('span', { class: 'muted' }, 'deleted')),
     h('td', { class: 'muted' }, when(s.createdAt)),
   );
 }
