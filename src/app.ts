@@ -9,6 +9,7 @@ import healthRoutes from './http/health.js';
 import jobRoutes from './http/jobs.js';
 import modelRoutes from './http/models.js';
 import nodeRoutes from './http/nodes.js';
+import searchRoutes from './http/searches.js';
 import v2Routes from './http/v2.js';
 import dashboard from './plugins/dashboard.js';
 import docs from './plugins/docs.js';
@@ -21,13 +22,14 @@ import type { JobService } from './services/jobs/index.js';
 import type { JobSpec } from './services/jobs/spec.js';
 import type { ModelService } from './services/models/index.js';
 import type { NodeService } from './services/nodes.js';
+import type { SearchService } from './services/searches/index.js';
 import type { Store } from './store/types.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
     store: Store<JobSpec>;
-    services: { datasets: DatasetService; jobs: JobService; models: ModelService; nodes: NodeService };
+    services: { datasets: DatasetService; jobs: JobService; models: ModelService; nodes: NodeService; searches: SearchService };
     writeRateLimit: { max: number; timeWindow: string };
     /** Every route registered, for the test that holds openapi.yaml to them. */
     routeList: { method: string; url: string }[];
@@ -86,6 +88,7 @@ export async function buildApp(config: Config, options: FastifyServerOptions = {
   await app.register(jobRoutes);
   await app.register(modelRoutes);
   await app.register(nodeRoutes);
+  await app.register(searchRoutes);
   await app.register(v2Routes, { healthOnly: false });
   await app.register(dashboard);
   return app;

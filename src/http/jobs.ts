@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { isFinished, type JobEvent } from '../services/jobs/index.js';
 import { withEtag } from './etag.js';
+import { eventStream, SSE_HEADERS, streamRegistry } from './sse.js';
 import {
   EpochList, errorResponses, IdParams, Job, JobList, JobListQuery, JobSpecInput, SinceQuery,
 } from './schemas.js';
@@ -12,12 +13,8 @@ const notModified = { description: 'Not modified since the ETag sent in If-None-
 export default async function jobRoutes(app: FastifyInstance) {
   const { jobs } = app.services;
   const r = app.withTypeProvider<ZodTypeProvider>();
-  // Open event streams never end on their own while a job runs: end them when the server closes,
-  // or the close would wait on them (clients reconnect with Last-Event-ID).
-  const streams = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const end of streams) end();
-  });
+  // Open event streams never end on their own while a job runs (clients reconnect with Last-Event-ID).
+  const streams = streamRegistry(app);
 
   r.post('/v1/jobs', {
     config: { rateLimit: app.writeRateLimit },
@@ -39,8 +36,8 @@ export default async function jobRoutes(app: FastifyInstance) {
       querystring: JobListQuery, response: { 200: JobList.describe('A page of jobs'), 304: notModified, ...errorResponses(400) },
     },
   }, async (request, reply) => {
-    const { limit, offset, status } = request.query;
-    return withEtag(request, reply, { ...await jobs.list({ limit, offset, status }), limit, offset });
+    const { limit, offset, status, searchId } = request.query;
+    return withEtag(request, reply, { ...await jobs.list({ limit, offset, status, searchId }), limit, offset });
   });
 
   r.get('/v1/jobs/:id', {
@@ -87,48 +84,19 @@ export default async function jobRoutes(app: FastifyInstance) {
     // HEAD: the headers a stream would have (or the 404), and no stream.
     if (request.method === 'HEAD') {
       await jobs.get(request.params.id);
-      return reply.code(200).type('text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').send();
+      return reply.code(200).headers(SSE_HEADERS).send();
     }
     const lastId = Number(request.headers['last-event-id'] ?? 0);
     const since = Number.isInteger(lastId) && lastId > 0 ? lastId : 0;
-    const res = reply.raw;
-    let open = false;
-    let ended = false;
-    let unsubscribe = () => {};
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    const close = () => {
-      if (ended) return;
-      ended = true;
-      clearInterval(heartbeat);
-      unsubscribe();
-      streams.delete(close);
-      if (open) res.end();
-    };
-    const write = (e: JobEvent) => {
-      if (ended) return;
-      if (!open) {
-        // The stream starts with the first event, once the job is known to exist (else a 404).
-        reply.hijack();
-        res.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-        });
-        open = true;
-      }
-      const id = e.type === 'epoch' ? `id: ${e.data.epoch}\n` : '';
-      res.write(`event: ${e.type}\n${id}data: ${JSON.stringify(e.data)}\n\n`);
-      if (e.type === 'status' && isFinished(e.data.status)) close();
-    };
-    streams.add(close);
-    request.raw.on('close', close);
+    const stream = eventStream(request, reply, streams);
     try {
-      unsubscribe = await jobs.follow(request.params.id, since, write);
+      stream.onClose(await jobs.follow(request.params.id, since, (e: JobEvent) => stream.send(e.type, e.data, {
+        id: e.type === 'epoch' ? e.data.epoch : undefined,
+        last: e.type === 'status' && isFinished(e.data.status),
+      })));
     } catch (err) {
-      close();
+      stream.close();
       throw err;
     }
-    if (ended) unsubscribe();
   });
 }

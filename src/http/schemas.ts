@@ -104,13 +104,18 @@ export const Job = z.object({
   samplesPerSec: z.number().nullable(),
   etaSeconds: z.number().nullable(),
   modelId: z.string().nullable(),
-  stopReason: z.string().nullable().describe('completed, early_stopping, time_limit or cancelled'),
+  stopReason: z.string().nullable().describe('completed, early_stopping, time_limit, cancelled, or halved (a search stopped the trial at a rung)'),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   updatedAt: z.string(),
   node: z.string().nullable().describe('The node training it while it runs (NODE_ID)'),
+  searchId: z.string().nullable().describe("The search it is a trial of, or null"),
+  trial: z.number().int().nullable().describe("The trial's index in its search"),
+  params: z.record(z.string(), z.unknown()).nullable().describe("A trial's values: space path → value"),
+  held: z.enum(['turn', 'rung']).nullable()
+    .describe("A queued trial no worker may take yet: waiting for its search's turn, or paused at a rung until its search decides"),
   spec: JobSpecResolved,
 }).meta({ id: 'Job' });
 
@@ -120,6 +125,7 @@ export const JobList = z.object({
 
 export const JobListQuery = PageQuery.extend({
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+  searchId: z.string().min(1).optional().describe("Only this search's trials"),
 });
 
 export const EpochList = z.object({ epochs: z.array(Epoch) }).meta({ id: 'EpochList' });
@@ -214,3 +220,52 @@ export const EvaluationList = z.object({
     scores: EvaluateResponse,
   })),
 }).meta({ id: 'EvaluationList' });
+
+// ---------------------------------------------------------------- searches
+
+export { SearchInput } from '../services/searches/spec.js';
+
+const Trial = z.object({
+  index: z.number().int(),
+  jobId: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  score: z.number().nullable().describe("The metric of the epoch the trial's model keeps (or of its latest epoch while it has none)"),
+  epochs: z.number().int().describe('Epochs trained'),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  stopReason: z.string().nullable(),
+  held: z.enum(['turn', 'rung']).nullable(),
+  modelId: z.string().nullable(),
+}).meta({ id: 'Trial' });
+
+const SearchFields = {
+  id: z.string(),
+  name: z.string().nullable(),
+  datasetId: z.string().nullable(),
+  status: z.enum(['running', 'succeeded', 'failed', 'cancelled']),
+  strategy: z.enum(['grid', 'random']),
+  metric: z.enum(['valLoss', 'valAccuracy', 'valR2']),
+  direction: z.enum(['max', 'min']).describe('Whether a higher or a lower metric is better'),
+  halving: z.object({ minEpochs: z.number().int(), eta: z.number().int(), rungs: z.array(z.number().int()) }).nullable(),
+  parallel: z.number().int(),
+  seed: z.number().int(),
+  space: z.record(z.string(), z.unknown()),
+  base: z.record(z.string(), z.unknown()),
+  progress: z.object({ finished: z.number().int(), total: z.number().int() }).describe('Trials ended, of all'),
+  epochsSpent: z.number().int().describe('Epochs trained over all trials so far'),
+  epochsFull: z.number().int().describe('Epochs every trial trained to its end would take'),
+  best: z.object({
+    index: z.number().int(), jobId: z.string(), modelId: z.string(), params: z.record(z.string(), z.unknown()), score: z.number(),
+  }).nullable().describe('The best trial that has a model'),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+};
+
+export const Search = z.object({
+  ...SearchFields,
+  trials: z.array(Trial).describe('Best first; trials without a score last, then by index'),
+}).meta({ id: 'Search' });
+
+export const SearchList = z.object({
+  items: z.array(z.object(SearchFields).meta({ id: 'SearchSummary' })),
+  total: z.number().int(), limit: z.number().int(), offset: z.number().int(),
+}).meta({ id: 'SearchList' });

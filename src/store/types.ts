@@ -73,6 +73,14 @@ export interface Job<S extends StoredSpec = StoredSpec> {
   spec: S;
   /** The node that holds the job while it runs. */
   node: string | null;
+  /** A search's trial: the search, the trial's index in it and the parameters it tries; null otherwise. */
+  searchId: string | null;
+  trial: number | null;
+  params: Record<string, unknown> | null;
+  /** A queued trial that no worker may claim yet: waiting for its turn, or paused at a rung to be decided. */
+  held: 'turn' | 'rung' | null;
+  /** The epoch after which the trial pauses for a halving decision; null: it runs to its end. */
+  pauseAt: number | null;
 }
 
 export interface Checkpoint { epoch: number; state: Uint8Array }
@@ -106,9 +114,9 @@ export interface JobStore<S extends StoredSpec = StoredSpec> {
   /** Queues a job unless `maxQueued` jobs already wait: null then. */
   create(spec: S, maxQueued: number): Promise<Job<S> | null>;
   get(id: string): Promise<Job<S> | null>;
-  /** Newest first; `status` filters. */
-  list(filter: { status?: JobStatus; limit: number; offset: number }): Promise<Page<Job<S>>>;
-  /** Takes the oldest queued job for `node` until the lease lapses, atomically: two callers never get the same job. */
+  /** Newest first; `status` and `searchId` filter. */
+  list(filter: { status?: JobStatus; searchId?: string; limit: number; offset: number }): Promise<Page<Job<S>>>;
+  /** Takes the queued job at the front of the queue (held trials aside) for `node` until the lease lapses, atomically: two callers never get the same job. */
   claim(node: string, leaseMs: number): Promise<Job<S> | null>;
   /** Extends the lease; false when the node no longer holds the job (cancelled, finished, or taken). */
   renew(id: string, node: string, leaseMs: number): Promise<boolean>;
@@ -123,6 +131,11 @@ export interface JobStore<S extends StoredSpec = StoredSpec> {
   epochs(id: string, since: number): Promise<EpochRecord[]>;
   /** Stores the model and marks the job succeeded, together; fenced; null if the node no longer holds it. */
   succeed(id: string, node: string, model: NewModel, stopReason: string): Promise<string | null>;
+  /**
+   * A trial that reached its rung: back in the queue, held until its search decides on it, its checkpoint
+   * kept and the model it would leave if stopped there kept aside; fenced.
+   */
+  pause(id: string, node: string, model: NewModel): Promise<boolean>;
   /** Fails a queued job (any node), or a running one the node holds; false if it had already ended or was taken. */
   fail(id: string, error: { code: string; message: string }, node?: string): Promise<boolean>;
   /** False if the job had already ended. */
@@ -133,6 +146,62 @@ export interface JobStore<S extends StoredSpec = StoredSpec> {
   requeueExpired(): Promise<string[]>;
   /** At the start of the only process on a store: every running job goes back to the queue. */
   requeueAllRunning(): Promise<number>;
+}
+
+// ---------------------------------------------------------------- searches
+
+export type SearchStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A search as stored: its settings are kept as JSON, as the service resolved them. */
+export interface SearchRecord<P = unknown> {
+  id: string;
+  name: string | null;
+  datasetId: string | null;
+  status: SearchStatus;
+  spec: P;
+  trials: number;
+  createdAt: string;
+  finishedAt: string | null;
+  updatedAt: string;
+}
+
+/** A trial as a search's decisions read it: its job, its figures at the epochs asked for, and those its model keeps. */
+export interface TrialState<S extends StoredSpec = StoredSpec> {
+  job: Job<S>;
+  /** epoch → that epoch's record, for the epochs asked for that the trial reached. */
+  at: Map<number, EpochRecord>;
+  /** The figures of the epoch its model keeps, once it has one. */
+  modelMetrics: EpochRecord | null;
+}
+
+/** What one decision pass changes; the store applies it in the transaction that read the trials. */
+export interface SearchPlan {
+  /** Held trials let go into the queue (at its back), each to pause next after `pauseAt` (null: run to the end). */
+  release: { jobId: string; pauseAt: number | null }[];
+  /** Trials paused at a rung that stop there: they succeed with stopReason 'halved' and the model they paused with. */
+  halve: string[];
+  /** The search is over. */
+  finish: Exclude<SearchStatus, 'running'> | null;
+}
+
+export interface SearchStore<S extends StoredSpec = StoredSpec, P = unknown> {
+  /** The search and every trial (a job held for its turn), together or not at all. */
+  create(search: { name: string | null; datasetId: string; spec: P }, trials: { spec: S; params: Record<string, unknown> }[]): Promise<SearchRecord<P>>;
+  get(id: string): Promise<SearchRecord<P> | null>;
+  /** Newest first. */
+  list(limit: number, offset: number): Promise<Page<SearchRecord<P>>>;
+  /** The ids of the searches still running. */
+  running(): Promise<string[]>;
+  /** The trials in index order, with their records at `epochs`. */
+  trials(id: string, epochs: number[]): Promise<TrialState<S>[]>;
+  /**
+   * One decision pass, serialised per search across nodes: reads the trials (records at `epochs`), asks
+   * `plan` what changes and applies it, all in one transaction, so no decision is taken twice. Null when
+   * the search is unknown or no longer running.
+   */
+  advance(id: string, epochs: number[], plan: (search: SearchRecord<P>, trials: TrialState<S>[]) => SearchPlan): Promise<SearchPlan | null>;
+  /** Ends a running search as cancelled and cancels its trials still queued or running (their ids). Null if it was not running. */
+  cancel(id: string): Promise<string[] | null>;
 }
 
 // ---------------------------------------------------------------- models
@@ -214,6 +283,7 @@ export interface Store<S extends StoredSpec = StoredSpec> {
   jobs: JobStore<S>;
   models: ModelStore;
   nodes: NodeStore;
+  searches: SearchStore<S>;
   bus: Bus;
   /** False once the store can no longer take writes (its file deleted under it): readiness goes down. */
   healthy(): boolean;

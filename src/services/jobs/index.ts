@@ -75,6 +75,7 @@ export function createJobService(deps: { config: Config; store: Store<JobSpec>; 
       // The node training it stops at its next minibatch: told at once here or over the bus, and in
       // any case at its next lease renewal, which the cancel makes fail.
       await store.bus.publish(CHANNELS.cancelled, { jobId: id }).catch(() => {});
+      if (job.searchId) await store.bus.publish(CHANNELS.trial, { searchId: job.searchId }).catch(() => {});
       log.info({ jobId: id, event: 'cancelled' }, 'job cancelled');
       void events.status(id);
       return view(await find(id));
@@ -82,7 +83,7 @@ export function createJobService(deps: { config: Config; store: Store<JobSpec>; 
 
     get: async (id: string) => view(await find(id)),
 
-    async list(filter: { status?: JobStatus; limit: number; offset: number }): Promise<Page<Job<JobSpec>>> {
+    async list(filter: { status?: JobStatus; searchId?: string; limit: number; offset: number }): Promise<Page<Job<JobSpec>>> {
       const page = await store.jobs.list(filter);
       return { ...page, items: page.items.map(view) };
     },
@@ -112,6 +113,11 @@ export function createJobService(deps: { config: Config; store: Store<JobSpec>; 
       onEvent({ type: 'status', data: view(await find(id)) });
       return unsubscribe;
     },
+
+    /** Every event of the job (any node), until the returned function is called. */
+    subscribe: (id: string, listener: (e: JobEvent) => void) => events.subscribe(id, listener),
+    /** Tells every node's followers that the job changed state (its search decided on it). */
+    statusChanged: (id: string) => events.status(id),
 
     /** The ids of the jobs this node trains now. */
     running: () => runner?.running() ?? [],

@@ -24,6 +24,8 @@ export interface TrainTask {
   /** Wall-clock time (ms since epoch) past which the job stops and keeps its best model, or null. */
   deadline: number | null;
   progressIntervalMs: number;
+  /** A search's trial stops after this epoch (unless it ends before) and hands back its model: 'paused'. */
+  pauseAt: number | null;
   /** Nice value for this training thread, so the event loop wins the CPU when both want it. */
   nice: number;
   /**
@@ -36,7 +38,7 @@ export interface TrainTask {
   fault: FaultInjection | null;
 }
 
-export type StopReason = 'completed' | 'early_stopping' | 'time_limit' | 'cancelled' | 'interrupted';
+export type StopReason = 'completed' | 'early_stopping' | 'time_limit' | 'cancelled' | 'interrupted' | 'paused';
 
 export type WorkerMessage =
   | { type: 'started'; resumedFromEpoch: number; trainRows: number }

@@ -8,7 +8,7 @@ import { Piscina } from 'piscina';
 import type { Config } from '../../config.js';
 import type { EpochMetrics } from '../../engine/types.js';
 import { StoreFullError, StoreUnavailableError } from '../../store/errors.js';
-import type { Dataset, EpochRecord, Job, Store } from '../../store/types.js';
+import type { Dataset, EpochRecord, Job, NewModel, Store } from '../../store/types.js';
 import { workerPath } from '../worker-path.js';
 import type { JobEvents } from './events.js';
 import { ACK, CONTROL, transferables, type TrainTask, type WorkerMessage } from './messages.js';
@@ -33,7 +33,11 @@ export interface Live {
 type StoredJob = Job<JobSpec>;
 
 /** Bus channels the runners of all nodes listen on. */
-export const CHANNELS = { queued: 'job_queued', cancelled: 'job_cancelled' } as const;
+export const CHANNELS = {
+  queued: 'job_queued', cancelled: 'job_cancelled',
+  /** A search's trial paused at a rung or ended here: its search decides what comes next. */
+  trial: 'search_trial',
+} as const;
 
 function epochRecord(m: EpochMetrics, at: string): EpochRecord {
   const { samplesPerSec: _speed, ...figures } = m;
@@ -136,6 +140,7 @@ export function createRunner(deps: {
       jobId: job.id, spec: job.spec, dataset, data, checkpoint: checkpoint?.state ?? null,
       control: control.buffer as SharedArrayBuffer,
       deadline: limit === null ? null : Date.now() + limit * 1000 - await store.jobs.runtimeMs(job.id),
+      pauseAt: job.pauseAt,
       progressIntervalMs: config.progressIntervalMs,
       nice: config.workerNice,
       port: channel.port2,
@@ -198,6 +203,7 @@ export function createRunner(deps: {
         clearInterval(renewal);
         channel.port1.close();
         live.delete(job.id);
+        if (job.searchId) void store.bus.publish(CHANNELS.trial, { searchId: job.searchId }).catch(() => { /* searches sweep too */ });
         schedule();
       });
   }
@@ -255,8 +261,7 @@ export function createRunner(deps: {
       } else if (m.reason !== 'cancelled' && m.model) {
         const best = m.bestEpoch === job.epoch ? job.metrics
           : (await store.jobs.epochs(job.id, (m.bestEpoch ?? 1) - 1))[0] ?? job.metrics;
-        const model = m.model;
-        const modelId = await persist('model', () => store.jobs.succeed(job.id, node, {
+        const model: NewModel = {
           name: job.spec.modelName ?? null,
           task: dataset.task,
           architecture: { inputs: dataset.features, hidden: job.spec.hidden, output: job.spec.output, loss: job.spec.loss },
@@ -266,9 +271,17 @@ export function createRunner(deps: {
           featureNames: dataset.featureNames,
           features: dataset.features,
           bestEpoch: m.bestEpoch,
-          bytes: model,
-        }, m.reason));
-        if (modelId) log.info({ jobId: job.id, modelId, event: 'finished', reason: m.reason }, 'job succeeded');
+          bytes: m.model,
+        };
+        if (m.reason === 'paused') {
+          // A trial at its rung: held in the queue, with this model kept aside, until its search decides.
+          if (await persist('pause', () => store.jobs.pause(job.id, node, model))) {
+            log.info({ jobId: job.id, event: 'paused', epoch: job.epoch }, 'trial paused at its rung');
+          }
+        } else {
+          const modelId = await persist('model', () => store.jobs.succeed(job.id, node, model, m.reason));
+          if (modelId) log.info({ jobId: job.id, modelId, event: 'finished', reason: m.reason }, 'job succeeded');
+        }
       }
     } else {
       return;

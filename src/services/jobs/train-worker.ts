@@ -66,6 +66,7 @@ function trainLoop(
   };
 
   let reason: StopReason | null = null;
+  let paused = false;
   while (!trainer.done) {
     const epoch = trainer.epochsDone + 1;
     if (task.fault && task.fault.atEpoch === epoch) injectFault(task.fault.kind);
@@ -82,6 +83,10 @@ function trainLoop(
     const state = trainer.saveState();
     post({ type: 'epoch', metrics, state }, [state.buffer as ArrayBuffer]);
     if (shouldStop()) break;
+    if (task.pauseAt !== null && trainer.epochsDone >= task.pauseAt && !trainer.done) {
+      paused = true;
+      break;
+    }
     waitForWrite(control, metrics.epoch - 1);
   }
 
@@ -89,6 +94,7 @@ function trainLoop(
   if (signal === CONTROL.cancel) reason = 'cancelled';
   else if (signal === CONTROL.interrupt) reason = 'interrupted';
   else if (timedOut) reason = 'time_limit';
+  else if (paused) reason = 'paused';
   else reason = trainer.stoppedEarly ? 'early_stopping' : 'completed';
 
   if (reason === 'cancelled' || reason === 'interrupted') {

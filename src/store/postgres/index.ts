@@ -6,6 +6,7 @@ import { createPool, migrate, type AppliedMigration } from './db.js';
 import { createJobStore } from './jobs.js';
 import { createModelStore } from './models.js';
 import { createNodeStore } from './nodes.js';
+import { createSearchStore } from './searches.js';
 
 /** Connects, migrates (under the advisory lock) and opens the store; throws when the database cannot be reached. */
 export async function openPostgresStore<S extends StoredSpec>(url: string, onError: (err: Error) => void = () => {}):
@@ -27,6 +28,7 @@ export async function openPostgresStore<S extends StoredSpec>(url: string, onErr
       jobs: createJobStore<S>(pool),
       models: createModelStore(pool),
       nodes: createNodeStore(pool),
+      searches: createSearchStore<S>(pool),
       bus,
       healthy: () => true, // an unreachable database is reported per query, as unavailable
       async close() {

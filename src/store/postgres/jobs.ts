@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { bytesOf } from '../blobs.js';
-import type { Checkpoint, EpochRecord, Job, JobStatus, JobStore, StoredSpec } from '../types.js';
+import type { Checkpoint, EpochRecord, Job, JobStatus, JobStore, NewModel, StoredSpec } from '../types.js';
 import { query, transaction } from './db.js';
 
 interface JobRow {
@@ -12,6 +12,8 @@ interface JobRow {
   eta_seconds: number | null; model_id: string | null; stop_reason: string | null; error_code: string | null;
   error_message: string | null; runtime_ms: number; node_id: string | null; created_at: string;
   started_at: string | null; finished_at: string | null; updated_at: string;
+  search_id: string | null; trial: number | null; params: Record<string, unknown> | null; hold: 'turn' | 'rung' | null;
+  pause_at: number | null;
 }
 
 function toJob<S extends StoredSpec>(r: JobRow): Job<S> {
@@ -23,7 +25,30 @@ function toJob<S extends StoredSpec>(r: JobRow): Job<S> {
     error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
     createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at, updatedAt: r.updated_at,
     spec: r.spec as S, node: running ? r.node_id : null,
+    searchId: r.search_id, trial: r.trial, params: r.params, held: r.status === 'queued' ? r.hold : null, pauseAt: r.pause_at,
   };
+}
+
+export function toJobRow<S extends StoredSpec>(r: unknown): Job<S> {
+  return toJob<S>(r as JobRow);
+}
+
+/** Writes a model and its bytes for a job, inside the caller's transaction; a named model gets the name's next version. */
+export async function insertModel(c: pg.PoolClient, modelId: string, jobId: string, datasetId: string | null, model: NewModel): Promise<void> {
+  let version: number | null = null;
+  if (model.name !== null) {
+    // One version number per name, whichever node finishes: the name's versions are counted under its lock.
+    await query(c, 'SELECT pg_advisory_xact_lock(hashtext($1))', [`model:${model.name}`]);
+    const next = await query<{ v: number }>(c, 'SELECT coalesce(max(version), 0) + 1 AS v FROM models WHERE name = $1', [model.name]);
+    version = next.rows[0].v;
+  }
+  await query(c, `INSERT INTO models (id, name, version, job_id, dataset_id, task, architecture, metrics, classes, feature_names,
+    features, best_epoch, created_at) VALUES ($1, $12, $13, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
+    modelId, jobId, datasetId, model.task, JSON.stringify(model.architecture), JSON.stringify(model.metrics),
+    model.classes === null ? null : JSON.stringify(model.classes), JSON.stringify(model.featureNames), model.features,
+    model.bestEpoch, new Date().toISOString(), model.name, version,
+  ]);
+  await query(c, 'INSERT INTO model_data (model_id, bytes) VALUES ($1, $2)', [modelId, bytesOf(model.bytes)]);
 }
 
 const now = () => new Date().toISOString();
@@ -45,12 +70,13 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(pool: pg.Pool)
   }): Promise<boolean> {
     const at = now();
     const { rowCount } = await query(db, `UPDATE jobs SET status = $3, model_id = $4, stop_reason = $5, error_code = $6,
-      error_message = $7, finished_at = $8, updated_at = $8, node_id = NULL, lease_expires_at = NULL,
+      error_message = $7, finished_at = $8, updated_at = $8, node_id = NULL, lease_expires_at = NULL, hold = NULL,
       progress = CASE WHEN $3 = 'succeeded' THEN 1 ELSE progress END
       WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND ($2::text IS NULL OR node_id = $2)))`,
     [id, node, status, fields.modelId ?? null, fields.stopReason ?? null, fields.error?.code ?? null, fields.error?.message ?? null, at]);
     if (rowCount === 0) return false;
     await query(db, 'DELETE FROM checkpoints WHERE job_id = $1', [id]);
+    await query(db, 'DELETE FROM paused_models WHERE job_id = $1', [id]);
     return true;
   }
 
@@ -58,7 +84,8 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(pool: pg.Pool)
     async create(spec, maxQueued) {
       return transaction(pool, async (c) => {
         await query(c, 'SELECT pg_advisory_xact_lock($1)', [QUEUE_LOCK]);
-        const queued = await query<{ n: number }>(c, "SELECT count(*)::int AS n FROM jobs WHERE status = 'queued'");
+        // Trials held for their turn wait on their search, not on the queue's limit.
+        const queued = await query<{ n: number }>(c, "SELECT count(*)::int AS n FROM jobs WHERE status = 'queued' AND (hold IS NULL OR hold = 'rung')");
         if (queued.rows[0].n >= maxQueued) return null;
         const at = now();
         const { rows } = await query<JobRow>(c, `INSERT INTO jobs (id, dataset_id, status, spec, epochs, created_at, updated_at)
@@ -68,10 +95,11 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(pool: pg.Pool)
     },
     get,
     async list(filter) {
-      const status = filter.status ?? null;
-      const page = await query<JobRow>(pool, `SELECT * FROM jobs WHERE $1::text IS NULL OR status = $1
-        ORDER BY seq DESC LIMIT $2 OFFSET $3`, [status, filter.limit, filter.offset]);
-      const count = await query<{ n: number }>(pool, 'SELECT count(*)::int AS n FROM jobs WHERE $1::text IS NULL OR status = $1', [status]);
+      const where = [filter.status ?? null, filter.searchId ?? null];
+      const FILTER = '($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR search_id = $2)';
+      const page = await query<JobRow>(pool, `SELECT * FROM jobs WHERE ${FILTER}
+        ORDER BY seq DESC LIMIT $3 OFFSET $4`, [...where, filter.limit, filter.offset]);
+      const count = await query<{ n: number }>(pool, `SELECT count(*)::int AS n FROM jobs WHERE ${FILTER}`, where);
       return { items: page.rows.map((r) => toJob<S>(r)), total: count.rows[0].n };
     },
     async claim(node, leaseMs) {
@@ -79,7 +107,7 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(pool: pg.Pool)
       const { rows } = await query<JobRow>(pool, `UPDATE jobs SET status = 'running', attempts = attempts + 1, node_id = $1,
         lease_expires_at = now() + $2 * interval '1 millisecond', eta_seconds = NULL,
         started_at = coalesce(started_at, $3), updated_at = $3
-        WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq FOR UPDATE SKIP LOCKED LIMIT 1)
+        WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' AND hold IS NULL ORDER BY queue_pos, seq FOR UPDATE SKIP LOCKED LIMIT 1)
         RETURNING *`, [node, leaseMs, now()]);
       return rows[0] ? toJob<S>(rows[0]) : null;
     },
@@ -122,21 +150,19 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(pool: pg.Pool)
         const modelId = randomUUID();
         const held = await query<{ dataset_id: string | null }>(c, `SELECT dataset_id FROM jobs WHERE ${HELD} FOR UPDATE`, [id, node]);
         if (held.rowCount === 0 || !await finish(c, id, node, 'succeeded', { modelId, stopReason })) return null;
-        let version: number | null = null;
-        if (model.name !== null) {
-          // One version number per name, whichever node finishes: the name's versions are counted under its lock.
-          await query(c, 'SELECT pg_advisory_xact_lock(hashtext($1))', [`model:${model.name}`]);
-          const next = await query<{ v: number }>(c, 'SELECT coalesce(max(version), 0) + 1 AS v FROM models WHERE name = $1', [model.name]);
-          version = next.rows[0].v;
-        }
-        await query(c, `INSERT INTO models (id, name, version, job_id, dataset_id, task, architecture, metrics, classes, feature_names,
-          features, best_epoch, created_at) VALUES ($1, $12, $13, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
-          modelId, id, held.rows[0].dataset_id, model.task, JSON.stringify(model.architecture), JSON.stringify(model.metrics),
-          model.classes === null ? null : JSON.stringify(model.classes), JSON.stringify(model.featureNames), model.features,
-          model.bestEpoch, now(), model.name, version,
-        ]);
-        await query(c, 'INSERT INTO model_data (model_id, bytes) VALUES ($1, $2)', [modelId, bytesOf(model.bytes)]);
+        await insertModel(c, modelId, id, held.rows[0].dataset_id, model);
         return modelId;
+      });
+    },
+    async pause(id, node, model) {
+      return transaction(pool, async (c) => {
+        const paused = await query(c, `UPDATE jobs SET status = 'queued', hold = 'rung', node_id = NULL, lease_expires_at = NULL,
+          updated_at = $3 WHERE ${HELD} AND search_id IS NOT NULL`, [id, node, now()]);
+        if (paused.rowCount === 0) return false;
+        const { bytes, ...fields } = model;
+        await query(c, `INSERT INTO paused_models (job_id, fields, bytes) VALUES ($1, $2, $3)
+          ON CONFLICT (job_id) DO UPDATE SET fields = excluded.fields, bytes = excluded.bytes`, [id, JSON.stringify(fields), bytesOf(bytes)]);
+        return true;
       });
     },
     fail: (id, error, node) => transaction(pool, (c) => finish(c, id, node ?? null, 'failed', { error })),

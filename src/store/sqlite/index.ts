@@ -11,6 +11,7 @@ import { migrate, openDatabase, type AppliedMigration } from './db.js';
 import { createJobStore } from './jobs.js';
 import { createModelStore } from './models.js';
 import { createNodeStore } from './nodes.js';
+import { createSearchStore } from './searches.js';
 
 /**
  * One process owns a SQLite file: an exclusive lock on `<file>.lock`, held for the life of the store and
@@ -53,6 +54,7 @@ export function openSqliteStore<S extends StoredSpec>(path: string, onEvent?: (w
       jobs: guard.wrap(createJobStore<S>(db)),
       models: guard.wrap(createModelStore(db)),
       nodes: guard.wrap(createNodeStore(db)),
+      searches: guard.wrap(createSearchStore<S>(db)),
       bus: createLocalBus(),
       healthy: guard.healthy,
       close: async () => {

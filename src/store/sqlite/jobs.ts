@@ -14,6 +14,8 @@ interface JobRow {
   error_message: string | null; attempts: number; runtime_ms: number; created_at: string;
   started_at: string | null; finished_at: string | null; updated_at: string;
   node_id: string | null; lease_expires_at: number | null; eta_seconds: number | null;
+  search_id: string | null; trial: number | null; params: string | null; hold: 'turn' | 'rung' | null;
+  pause_at: number | null;
 }
 
 function toJob<S extends StoredSpec>(r: JobRow): Job<S> {
@@ -25,23 +27,50 @@ function toJob<S extends StoredSpec>(r: JobRow): Job<S> {
     error: r.error_code === null ? null : { code: r.error_code, message: r.error_message ?? '' },
     createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at, updatedAt: r.updated_at,
     spec: JSON.parse(r.spec), node: r.status === 'running' ? r.node_id : null,
+    searchId: r.search_id, trial: r.trial, params: r.params === null ? null : JSON.parse(r.params),
+    held: r.status === 'queued' ? r.hold : null, pauseAt: r.pause_at,
+  };
+}
+
+export function toJobRow<S extends StoredSpec>(r: unknown): Job<S> {
+  return toJob<S>(r as JobRow);
+}
+
+/** Writes a model and its bytes for a job; its version is the name's next one. */
+export function modelWriter(db: Db) {
+  const insertModel = db.prepare(`INSERT INTO models (id, name, version, job_id, dataset_id, task, architecture, metrics, classes,
+    feature_names, features, best_epoch, created_at) VALUES (@id, @name, @version, @job_id, @dataset_id, @task, @architecture,
+    @metrics, @classes, @feature_names, @features, @best_epoch, @at)`);
+  const nextVersion = db.prepare('SELECT coalesce(max(version), 0) + 1 FROM models WHERE name = ?').pluck();
+  const insertModelData = db.prepare('INSERT INTO model_data (model_id, bytes) VALUES (?, ?)');
+  return (modelId: string, jobId: string, datasetId: string | null, model: NewModel): void => {
+    insertModel.run({
+      id: modelId, name: model.name, version: model.name === null ? null : nextVersion.get(model.name), job_id: jobId,
+      dataset_id: datasetId, task: model.task,
+      architecture: JSON.stringify(model.architecture), metrics: JSON.stringify(model.metrics),
+      classes: model.classes === null ? null : JSON.stringify(model.classes),
+      feature_names: JSON.stringify(model.featureNames), features: model.features,
+      best_epoch: model.bestEpoch, at: new Date().toISOString(),
+    });
+    insertModelData.run(modelId, bytesOf(model.bytes));
   };
 }
 
 const now = () => new Date().toISOString();
 
 export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobStore<S> {
-  const insert = db.prepare(`INSERT INTO jobs (id, dataset_id, status, spec, epochs, created_at, updated_at)
-    VALUES (@id, @dataset_id, 'queued', @spec, @epochs, @at, @at)`);
+  const insert = db.prepare(`INSERT INTO jobs (id, dataset_id, status, spec, epochs, created_at, updated_at, queue_pos)
+    VALUES (@id, @dataset_id, 'queued', @spec, @epochs, @at, @at, (SELECT coalesce(max(queue_pos), 0) + 1 FROM jobs))`);
   const selectOne = db.prepare('SELECT * FROM jobs WHERE id = ?');
-  const countQueued = db.prepare("SELECT count(*) FROM jobs WHERE status = 'queued'").pluck();
-  const selectPage = db.prepare(`SELECT * FROM jobs WHERE @status IS NULL OR status = @status
-    ORDER BY seq DESC LIMIT @limit OFFSET @offset`);
-  const countPage = db.prepare('SELECT count(*) FROM jobs WHERE @status IS NULL OR status = @status').pluck();
+  // Trials held for their turn wait on their search, not on the queue's limit.
+  const countQueued = db.prepare("SELECT count(*) FROM jobs WHERE status = 'queued' AND (hold IS NULL OR hold = 'rung')").pluck();
+  const FILTER = '(@status IS NULL OR status = @status) AND (@search IS NULL OR search_id = @search)';
+  const selectPage = db.prepare(`SELECT * FROM jobs WHERE ${FILTER} ORDER BY seq DESC LIMIT @limit OFFSET @offset`);
+  const countPage = db.prepare(`SELECT count(*) FROM jobs WHERE ${FILTER}`).pluck();
   // One statement picks and marks the oldest queued job: the claim cannot be split by another writer.
   const claim = db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, node_id = @node,
     lease_expires_at = @until, eta_seconds = NULL, started_at = coalesce(started_at, @at), updated_at = @at
-    WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1) RETURNING *`);
+    WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' AND hold IS NULL ORDER BY queue_pos, seq LIMIT 1) RETURNING *`);
   // A node's writes for a running job hold only while it still has the job: the fence of every write.
   const HELD = "id = @id AND status = 'running' AND node_id = @node";
   const renew = db.prepare(`UPDATE jobs SET lease_expires_at = @until WHERE ${HELD}`);
@@ -55,10 +84,11 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
     WHERE ${HELD}`);
   const selectCheckpoint = db.prepare('SELECT epoch, state FROM checkpoints WHERE job_id = ?');
   const deleteCheckpoint = db.prepare('DELETE FROM checkpoints WHERE job_id = ?');
+  const deletePausedModel = db.prepare('DELETE FROM paused_models WHERE job_id = ?');
   const selectRuntime = db.prepare('SELECT runtime_ms FROM jobs WHERE id = ?').pluck();
   const selectEpochs = db.prepare('SELECT epoch, metrics, at FROM epochs WHERE job_id = ? AND epoch > ? ORDER BY epoch');
   const finish = db.prepare(`UPDATE jobs SET status = @status, model_id = @model_id, stop_reason = @stop_reason,
-    error_code = @error_code, error_message = @error_message, finished_at = @at, updated_at = @at,
+    error_code = @error_code, error_message = @error_message, finished_at = @at, updated_at = @at, hold = NULL,
     progress = CASE WHEN @status = 'succeeded' THEN 1 ELSE progress END
     WHERE id = @id AND (status = 'queued' OR (status = 'running' AND (@node IS NULL OR node_id = @node)))`);
   const requeue = db.prepare(`UPDATE jobs SET status = 'queued', node_id = NULL, lease_expires_at = NULL, updated_at = @at
@@ -66,11 +96,11 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
   const requeueExpired = db.prepare(`UPDATE jobs SET status = 'queued', node_id = NULL, lease_expires_at = NULL, updated_at = @at
     WHERE status = 'running' AND lease_expires_at < @now RETURNING id`).pluck();
   const requeueAll = db.prepare("UPDATE jobs SET status = 'queued', node_id = NULL, lease_expires_at = NULL, updated_at = ? WHERE status = 'running'");
-  const insertModel = db.prepare(`INSERT INTO models (id, name, version, job_id, dataset_id, task, architecture, metrics, classes,
-    feature_names, features, best_epoch, created_at) VALUES (@id, @name, @version, @job_id, @dataset_id, @task, @architecture,
-    @metrics, @classes, @feature_names, @features, @best_epoch, @at)`);
-  const nextVersion = db.prepare('SELECT coalesce(max(version), 0) + 1 FROM models WHERE name = ?').pluck();
-  const insertModelData = db.prepare('INSERT INTO model_data (model_id, bytes) VALUES (?, ?)');
+  const writeModel = modelWriter(db);
+  const pause = db.prepare(`UPDATE jobs SET status = 'queued', hold = 'rung', node_id = NULL, lease_expires_at = NULL, updated_at = @at
+    WHERE ${HELD} AND search_id IS NOT NULL`);
+  const keepPausedModel = db.prepare(`INSERT INTO paused_models (job_id, fields, bytes) VALUES (?, ?, ?)
+    ON CONFLICT (job_id) DO UPDATE SET fields = excluded.fields, bytes = excluded.bytes`);
 
   function get(id: string): Job<S> | null {
     const r = selectOne.get(id) as JobRow | undefined;
@@ -84,9 +114,14 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
       id, node, status, at: now(), model_id: fields.modelId ?? null, stop_reason: fields.stopReason ?? null,
       error_code: fields.error?.code ?? null, error_message: fields.error?.message ?? null,
     }).changes > 0;
-    if (changed) deleteCheckpoint.run(id);
+    if (changed) {
+      deleteCheckpoint.run(id);
+      deletePausedModel.run(id);
+    }
     return changed;
   }
+
+  const finishTx = db.transaction(finishWith);
 
   const create = db.transaction((spec: S, maxQueued: number): Job<S> | null => {
     if ((countQueued.get() as number) >= maxQueued) return null;
@@ -110,15 +145,15 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
     const job = get(id);
     const modelId = randomUUID();
     if (!job || job.node !== node || !finishWith(id, node, 'succeeded', { modelId, stopReason })) return null;
-    insertModel.run({
-      id: modelId, name: model.name, version: model.name === null ? null : nextVersion.get(model.name), job_id: id, dataset_id: job.datasetId, task: model.task,
-      architecture: JSON.stringify(model.architecture), metrics: JSON.stringify(model.metrics),
-      classes: model.classes === null ? null : JSON.stringify(model.classes),
-      feature_names: JSON.stringify(model.featureNames), features: model.features,
-      best_epoch: model.bestEpoch, at: now(),
-    });
-    insertModelData.run(modelId, bytesOf(model.bytes));
+    writeModel(modelId, id, job.datasetId, model);
     return modelId;
+  });
+
+  const pauseTx = db.transaction((id: string, node: string, model: NewModel): boolean => {
+    if (pause.run({ id, node, at: now() }).changes === 0) return false;
+    const { bytes, ...fields } = model;
+    keepPausedModel.run(id, JSON.stringify(fields), bytesOf(bytes));
+    return true;
   });
 
   return {
@@ -126,9 +161,9 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
     get: async (id) => get(id),
     async list(filter) {
       // A null status matches every job, so one prepared statement serves both.
-      const status = filter.status ?? null;
-      const rows = selectPage.all({ status, limit: filter.limit, offset: filter.offset }) as JobRow[];
-      return { items: rows.map((r) => toJob<S>(r)), total: countPage.get({ status }) as number };
+      const where = { status: filter.status ?? null, search: filter.searchId ?? null };
+      const rows = selectPage.all({ ...where, limit: filter.limit, offset: filter.offset }) as JobRow[];
+      return { items: rows.map((r) => toJob<S>(r)), total: countPage.get(where) as number };
     },
     async claim(node, leaseMs) {
       const r = claim.get({ node, until: Date.now() + leaseMs, at: now() }) as JobRow | undefined;
@@ -148,8 +183,9 @@ export function createJobStore<S extends StoredSpec = StoredSpec>(db: Db): JobSt
         .map((r) => ({ epoch: r.epoch, ...JSON.parse(r.metrics), at: r.at }));
     },
     succeed: async (id, node, model, stopReason) => succeed(id, node, model, stopReason),
-    fail: async (id, error, node) => finishWith(id, node ?? null, 'failed', { error }),
-    cancel: async (id) => finishWith(id, null, 'cancelled', { stopReason: 'cancelled' }),
+    pause: async (id, node, model) => pauseTx(id, node, model),
+    fail: async (id, error, node) => finishTx(id, node ?? null, 'failed', { error }),
+    cancel: async (id) => finishTx(id, null, 'cancelled', { stopReason: 'cancelled' }),
     requeue: async (id, node) => requeue.run({ id, node, at: now() }).changes > 0,
     requeueExpired: async () => requeueExpired.all({ now: Date.now(), at: now() }) as string[],
     requeueAllRunning: async () => requeueAll.run(now()).changes,
