@@ -5,7 +5,7 @@ import type {
   Dataset as DatasetSchema, DatasetList as DatasetListSchema, Epoch as EpochSchema, EpochList as EpochListSchema,
   Job as JobSchema, JobList as JobListSchema, JobSpecInput as JobSpecInputSchema, Model as ModelSchema,
   ModelList as ModelListSchema, EvaluateResponse as EvaluateResponseSchema, PredictResponse as PredictResponseSchema,
-  NodeList as NodeListSchema,
+  NodeList as NodeListSchema, Search as SearchSchema, SearchList as SearchListSchema, SearchInput as SearchInputSchema,
 } from '../http/schemas.js';
 
 // The wire shapes are the server's zod schemas themselves (type-only imports: nothing of zod is bundled).
@@ -25,75 +25,24 @@ type DatasetList = z.output<typeof DatasetListSchema>;
 type JobList = z.output<typeof JobListSchema>;
 type ModelList = z.output<typeof ModelListSchema>;
 type EpochList = z.output<typeof EpochListSchema>;
+type SearchList = z.output<typeof SearchListSchema>;
 
-// ---------------------------------------------------------------- hyperparameter searches (issue #12)
-// Written from the API contract until the server's schemas exist; then they become z.output<…> like the rest.
+// ---------------------------------------------------------------- hyperparameter searches
 
-export type SearchStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type SearchMetric = 'valLoss' | 'valAccuracy' | 'valR2';
-/** A value a search tries at one dotted path of the job spec. */
-export type ParamValue = string | number | boolean | null | ParamValue[] | { [key: string]: ParamValue };
+export type Search = z.output<typeof SearchSchema>;
+export type SearchSummary = z.output<typeof SearchListSchema>['items'][number];
+export type SearchStatus = Search['status'];
+export type SearchMetric = Search['metric'];
+/** Best first; trials without a score last. */
+export type Trial = Search['trials'][number];
+export type SearchInput = z.input<typeof SearchInputSchema>;
 /** A path's values: a list to try (grid or random), or a range to draw from (random only). */
-export type SpaceEntry = ParamValue[] | { min: number; max: number; log?: boolean; integer?: boolean };
-
-export interface Trial {
-  index: number;
-  jobId: string;
-  params: Record<string, ParamValue>;
-  score: number | null;
-  /** Epochs done. */
-  epochs: number;
-  status: JobStatus;
-  stopReason: string | null;
-  /** Why a queued trial waits: its turn (parallel), or the rest of its rung (halving). */
-  held: null | 'turn' | 'rung';
-  modelId: string | null;
-}
-
-export interface Search {
-  id: string;
-  name: string | null;
-  /** Null once the dataset is deleted. */
-  datasetId: string | null;
-  status: SearchStatus;
-  strategy: 'grid' | 'random';
-  metric: SearchMetric;
-  direction: 'max' | 'min';
-  halving: { minEpochs: number; eta: number; rungs: number[] } | null;
-  parallel: number;
-  seed: number;
-  space: Record<string, SpaceEntry>;
-  base: Record<string, unknown>;
-  progress: { finished: number; total: number };
-  epochsSpent: number;
-  /** What every trial trained to its end would have cost. */
-  epochsFull: number;
-  /** Best first; trials without a score last. */
-  trials: Trial[];
-  best: { jobId: string; modelId: string | null; params: Record<string, ParamValue>; score: number; index: number } | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
-export type SearchSummary = Omit<Search, 'trials'>;
-
-export interface SearchInput {
-  datasetId: string;
-  base?: Record<string, unknown>;
-  space: Record<string, SpaceEntry>;
-  strategy?: 'grid' | 'random';
-  trials?: number;
-  metric?: SearchMetric;
-  halving?: { minEpochs: number; eta: number } | null;
-  parallel?: number;
-  seed?: number;
-  name?: string;
-}
+export type SpaceEntry = SearchInput['space'][string];
+/** A value a search tries at one dotted path of the job spec: any JSON the job spec takes there. */
+export type ParamValue = unknown;
 
 export const SEARCH_FINISHED: readonly SearchStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-/** A job that is one trial of a search carries the search and the values it tries. */
-export type TrialJob = Job & { searchId?: string | null; trial?: number | null; params?: Record<string, ParamValue> | null };
 
 /** The body of a `progress` event on the job's stream. */
 export interface Progress {
@@ -205,7 +154,7 @@ export const api = {
   createJob: (spec: JobSpecInput) => request<Job>('POST', '/v1/jobs', json(spec), 'application/json'),
   cancelJob: (id: string) => request<Job>('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`),
 
-  listSearches: (limit = 100) => request<{ items: SearchSummary[]; total: number; limit: number; offset: number }>('GET', `/v1/searches?limit=${limit}`),
+  listSearches: (limit = 100) => request<SearchList>('GET', `/v1/searches?limit=${limit}`),
   getSearch: (id: string) => request<Search>('GET', `/v1/searches/${encodeURIComponent(id)}`),
   createSearch: (input: SearchInput) => request<Search>('POST', '/v1/searches', json(input), 'application/json'),
   cancelSearch: (id: string) => request<Search>('POST', `/v1/searches/${encodeURIComponent(id)}/cancel`),

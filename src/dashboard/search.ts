@@ -84,11 +84,21 @@ export function buildSpace(rows: SpaceRow[]): Record<string, SpaceEntry> {
   return space;
 }
 
+/** A range entry of a space ({min, max, log?, integer?}), as a search reports its space (unknown JSON). */
+function isRange(entry: unknown): entry is { min: number; max: number; log?: boolean; integer?: boolean } {
+  return typeof entry === 'object' && entry !== null && !Array.isArray(entry)
+    && typeof (entry as { min?: unknown }).min === 'number' && typeof (entry as { max?: unknown }).max === 'number';
+}
+
 /** The editor's rows for a space (a search's, to start a new one from it). */
-export function spaceRows(space: Record<string, SpaceEntry>): SpaceRow[] {
-  return Object.entries(space).map(([path, entry]) => (Array.isArray(entry)
-    ? { path, kind: 'list', values: entry.map((v) => String(v)).join(', '), min: '', max: '', log: false }
-    : { path, kind: 'range', values: '', min: String(entry.min), max: String(entry.max), log: entry.log === true, integer: entry.integer === true }));
+export function spaceRows(space: Record<string, unknown>): SpaceRow[] {
+  return Object.entries(space).map(([path, entry]): SpaceRow => {
+    if (isRange(entry)) return { path, kind: 'range', values: '', min: String(entry.min), max: String(entry.max), log: entry.log === true, integer: entry.integer === true };
+    const values = Array.isArray(entry) ? entry : [entry];
+    // Plain words and numbers as a list; anything holding lists or objects as one JSON array.
+    const plain = values.every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v)) && values.every((v) => !String(v).includes(','));
+    return { path, kind: 'list', values: plain ? values.map((v) => String(v)).join(', ') : JSON.stringify(values), min: '', max: '', log: false };
+  });
 }
 
 // ---------------------------------------------------------------- the leaderboard
@@ -180,8 +190,9 @@ export function epochsLine(search: Pick<Search, 'epochsSpent' | 'epochsFull'>): 
 }
 
 /** How a space entry reads in a summary: "16, 64" or "0.001 … 0.3 (log)". */
-export function describeEntry(entry: SpaceEntry): string {
+export function describeEntry(entry: unknown): string {
   if (Array.isArray(entry)) return entry.map((v) => formatParam(v)).join(', ');
+  if (!isRange(entry)) return formatParam(entry);
   const how = [entry.log ? 'log' : '', entry.integer ? 'whole numbers' : ''].filter(Boolean).join(', ');
   return `${num(entry.min)} … ${num(entry.max)}${how ? ` (${how})` : ''}`;
 }

@@ -1,7 +1,7 @@
 // #/jobs/<id>: one job, live. Its loss and accuracy (or R² and MAE) curves grow epoch by epoch from the
 // event stream, which also carries progress inside an epoch (drawn as it comes, so a long first epoch
 // is not a blank page) and every change of status.
-import { api, ApiError, FINISHED, type Dataset, type Epoch, type Job, type Progress, type TrialJob } from '../api.js';
+import { api, ApiError, FINISHED, type Dataset, type Epoch, type Job, type Progress } from '../api.js';
 import { lineChart, type CurveChart, type LineChart } from '../chart.js';
 import { append, copyButton, errorBox, h, idChip, num, percent, progressBar, seconds, statusBadge, when } from '../dom.js';
 import { formatParam } from '../search.js';
@@ -168,7 +168,7 @@ function item(term: string, value: Node | string): HTMLElement {
 }
 
 /** A trial of a search: the search it belongs to and the values it tries. */
-function trialItem(job: TrialJob): HTMLElement | null {
+function trialItem(job: Job): HTMLElement | null {
   if (!job.searchId) return null;
   const params = Object.entries(job.params ?? {}).map(([k, v]) => `${k} ${formatParam(v)}`).join(', ');
   return item('Search', h('span', { id: 'job-search' },

@@ -1,7 +1,7 @@
 // #/jobs: every job, newest first, with its status, a progress bar, its key settings and why it failed;
 // always live (polled: quickly while any job runs, slowly otherwise, so a job submitted elsewhere
 // appears). Ticking two or more jobs opens them side by side in #/compare.
-import { api, FINISHED, type Dataset, type Epoch, type Job, type TrialJob } from '../api.js';
+import { api, FINISHED, type Dataset, type Epoch, type Job } from '../api.js';
 import { errorBox, fillList, h, idChip, num, percent, progressBar, shortId, statusBadge, when } from '../dom.js';
 import { formatParam } from '../search.js';
 
@@ -92,7 +92,7 @@ function row(job: Job, names: Map<string, string>, selected: Set<string>): HTMLT
 }
 
 /** A trial of a search says so under its id, linking to the search; the values it tries are in the title. */
-function trialOf(job: TrialJob): HTMLElement | null {
+function trialOf(job: Job): HTMLElement | null {
   if (!job.searchId) return null;
   const params = Object.entries(job.params ?? {}).map(([k, v]) => `${k} = ${formatParam(v)}`).join(', ');
   return h('div', { class: 'trial-of muted', 'data-search': job.searchId },

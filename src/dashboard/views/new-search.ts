@@ -89,14 +89,14 @@ export function newSearchView(root: HTMLElement, query: URLSearchParams): () => 
   });
 
   let datasets: Dataset[] = [];
-  /** The metrics the chosen dataset's task allows; the default follows the task. */
+  /** The metrics the chosen dataset's task allows; the first is its default, sent as nothing. */
   const showMetrics = () => {
     const task = datasets.find((d) => d.id === dataset.value)?.task;
     const wanted = metric.value;
-    const allowed: SearchMetric[] = task === 'regression' ? ['valR2', 'valLoss'] : task === 'classification' ? ['valAccuracy', 'valLoss'] : ['valAccuracy', 'valR2', 'valLoss'];
+    const [first, ...others]: SearchMetric[] = task === 'regression' ? ['valR2', 'valLoss'] : task === 'classification' ? ['valAccuracy', 'valLoss'] : ['valAccuracy', 'valR2', 'valLoss'];
     metric.replaceChildren(
-      h('option', { value: '' }, task === 'regression' ? 'validation R² (the default)' : task === 'classification' ? 'validation accuracy (the default)' : 'follows the dataset'),
-      ...allowed.map((m) => h('option', { value: m, selected: m === wanted }, m)),
+      h('option', { value: '' }, task ? `${first} (the default)` : 'follows the dataset'),
+      ...(task ? others : [first, ...others]).map((m) => h('option', { value: m, selected: m === wanted }, m)),
     );
   };
   const showFields = () => {
