@@ -26,7 +26,7 @@ function blobsCsv(rows: number, seed = 5): string {
   return `${lines.join('\n')}\n`;
 }
 
-interface Trial { index: number; jobId: string; params: Record<string, unknown>; score: number | null; epochs: number; status: string; modelId: string | null }
+interface Trial { index: number; jobId: string; params: Record<string, unknown>; score: number | null; epochs: number; status: string; stopReason: string | null; modelId: string | null }
 interface Search {
   id: string; status: string; direction: 'max' | 'min'; metric: string; trials: Trial[];
   best: { index: number; modelId: string | null; jobId: string } | null; progress: { finished: number; total: number };
@@ -172,6 +172,58 @@ describe.skipIf(!HAS_CHROMIUM)('search pages in Chromium', () => {
     await page.close();
   });
 
+  it('a random search with a log range and successive halving: trials stopped at a rung, the epochs it saved', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+    const problems = watchForErrors(page);
+    await page.goto(`${server.url}/#/searches/new?dataset=${datasetId}`);
+    const form = page.locator('#search-form');
+    await expect.poll(() => form.locator('select[name=datasetId]').inputValue()).toBe(datasetId);
+    await form.locator('textarea[name=base]').fill('{"validationSplit": 0.25, "epochs": 9, "batchSize": 16, "seed": 2}');
+    const rows = form.locator('.space-row');
+    await rows.nth(1).getByRole('button', { name: 'remove this setting' }).click();
+    await rows.nth(0).locator('input[name=path]').fill('optimizer.learningRate');
+    await rows.nth(0).locator('select[name=kind]').selectOption('range');
+    await rows.nth(0).locator('input[name=min]').fill('0.0005');
+    await rows.nth(0).locator('input[name=max]').fill('0.1');
+    await rows.nth(0).locator('input[name=log]').check();
+    await page.locator('#add-space-row').click();
+    await rows.nth(1).locator('input[name=path]').fill('hidden.0.units');
+    await rows.nth(1).locator('select[name=kind]').selectOption('list');
+    await rows.nth(1).locator('input[name=values]').fill('4, 16, 32');
+    await form.locator('select[name=strategy]').selectOption('random');
+    await form.locator('input[name=trials]').fill('6');
+    await form.locator('input[name=halving]').check();
+    await form.locator('input[name=minEpochs]').fill('1');
+    await form.locator('input[name=eta]').fill('3');
+    await form.locator('input[name=parallel]').fill('2');
+    await form.locator('input[name=seed]').fill('11');
+    await form.locator('button[type=submit]').click();
+    await page.waitForURL((u) => /^#\/searches\/[^/?]+$/.test(u.hash) && u.hash !== '#/searches/new');
+    const id = decodeURIComponent(page.url().split('#/searches/')[1]);
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#search-status [data-status]')?.dataset.status === 'succeeded', null, { timeout: 60_000 });
+
+    const { body: search } = await api<Search & { strategy: string; halving: { rungs: number[] } | null; epochsSpent: number; epochsFull: number; space: Record<string, unknown> }>(
+      server, 'GET', `/v1/searches/${id}`);
+    expect(search.strategy).toBe('random');
+    expect(search.space).toEqual({ 'optimizer.learningRate': { min: 0.0005, max: 0.1, log: true, integer: false }, 'hidden.0.units': [4, 16, 32] });
+    expect(search.halving?.rungs).toEqual([1, 3]);
+    expect(search.trials).toHaveLength(6);
+    const halved = search.trials.filter((t) => t.stopReason === 'halved');
+    expect(halved.length).toBeGreaterThan(0);
+    expect(search.epochsSpent).toBeLessThan(search.epochsFull);
+    await expect.poll(() => order(page)).toEqual(search.trials.map((t) => t.index));
+    expect(await page.locator('#search-epochs').textContent()).toBe(
+      `${search.epochsSpent} of ${search.epochsFull} epochs (${Math.round((1 - search.epochsSpent / search.epochsFull) * 100)}% saved)`);
+    for (const t of halved) {
+      expect(await page.locator(`#leaderboard tr[data-trial="${t.index}"] td`).last().textContent()).toBe('halved');
+    }
+    expect(await page.locator('#search-space').textContent()).toContain('0.0005 … 0.1 (log)');
+    await expect.poll(() => page.locator('#search-chart').getAttribute('data-points')).toBe(String(Math.max(...search.trials.map((t) => t.epochs))));
+    await shot(page, 'search-halving');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("a refused search shows the API's message and details, and marks the row at fault", async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
     const problems = watchForErrors(page, /status of 4\d\d/);
@@ -192,6 +244,10 @@ describe.skipIf(!HAS_CHROMIUM)('search pages in Chromium', () => {
     expect(await page.locator('#search-form .error-message').textContent()).toBe(refused.body.error.message);
     expect(await page.locator('#search-form .error-code').textContent()).toBe(refused.body.error.code);
     if (refused.body.error.details) await page.locator('#search-error-details li').first().waitFor();
+    // The row of the setting at fault is marked, the other is not.
+    expect(await rows.nth(1).locator('input[name=path]').getAttribute('aria-invalid')).toBe('true');
+    expect(await rows.nth(0).locator('input[name=path]').getAttribute('aria-invalid')).toBeNull();
+    await shot(page, 'search-refused');
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -206,6 +262,12 @@ describe.skipIf(!HAS_CHROMIUM)('search pages in Chromium', () => {
     await page.goto(`${server.url}/#/searches/${created.body.id}`);
     const cancel = page.locator('#cancel-search');
     await cancel.waitFor();
+    // Live: the running trial's curve grows without a reload.
+    const points = async () => Number(await page.locator('#search-chart').getAttribute('data-points') ?? 0);
+    await expect.poll(points, { timeout: 10_000 }).toBeGreaterThan(0);
+    const before = await points();
+    await expect.poll(points, { timeout: 10_000 }).toBeGreaterThan(before);
+    expect(await page.locator('#search-status [data-status]').getAttribute('data-status')).toBe('running');
     page.once('dialog', (d) => void d.dismiss());
     await cancel.click();
     await page.waitForTimeout(300);

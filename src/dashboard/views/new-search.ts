@@ -199,22 +199,29 @@ export function newSearchView(root: HTMLElement, query: URLSearchParams): () => 
     }
   });
 
-  /** The controls a refusal's details point at: issue paths (body.space…, body.trials) or a space path. */
+  /**
+   * The controls a refusal points at: zod's issue paths (body.space.…, body.trials) for a 400, or the
+   * `field` of a 422 — a form field (trials), a place in the body (space.…, base.…), or a field of the
+   * job spec a trial's values made invalid (hidden.0.units, optimizer), found among the space's rows.
+   */
   function invalidControls(err: unknown): HTMLElement[] {
     if (!(err instanceof ApiError) || !err.details) return [];
-    const byName: Record<string, HTMLElement> = { datasetId: dataset, name, strategy, trials, metric, minEpochs, eta, parallel, seed };
-    const issues = Array.isArray(err.details.issues) ? (err.details.issues as { path?: string }[]).map((i) => i.path ?? '') : [];
-    const spacePaths = ['path', 'key'].map((k) => err.details?.[k]).filter((v): v is string => typeof v === 'string');
+    const byName: Record<string, HTMLElement> = { datasetId: dataset, name, strategy, trials, metric, minEpochs, eta, parallel, seed, halving: minEpochs };
+    const issues = Array.isArray(err.details.issues) ? (err.details.issues as { path?: string }[]).map((i) => (i.path ?? '').replace(/^body\.?/, '')) : [];
+    const field = typeof err.details.field === 'string' ? [err.details.field] : [];
+    const rowFor = (path: string) => rows.filter((r) => {
+      const mine = r.path.value.trim();
+      return mine !== '' && (path === mine || path.startsWith(`${mine}.`) || mine.startsWith(`${path}.`));
+    });
     const found: HTMLElement[] = [];
-    for (const path of [...issues.map((p) => p.replace(/^body\.?/, '')), ...spacePaths.map((p) => `space.${p}`)]) {
-      if (path.startsWith('base')) found.push(base);
-      else if (path.startsWith('space')) {
-        const rest = path.slice('space.'.length);
-        const row = rows.find((r) => r.path.value.trim() !== '' && rest.startsWith(r.path.value.trim()));
-        if (row) found.push(row.path, row.values, row.min, row.max);
-      } else {
-        const control = byName[path.replace(/\[\d+\]/g, '').split('.').pop() ?? ''];
-        if (control) found.push(control);
+    for (const path of [...issues, ...field]) {
+      const top = path.split('.')[0].replace(/\[\d+\]$/, '');
+      if (top === 'space') found.push(...rowFor(path.slice('space.'.length)).flatMap((r) => [r.path, r.values, r.min, r.max]));
+      else if (top === 'base') found.push(base);
+      else if (byName[top]) found.push(byName[top]);
+      else {
+        const matching = rowFor(path);
+        found.push(...(matching.length ? matching.flatMap((r) => [r.path, r.values, r.min, r.max]) : [base]));
       }
     }
     return found;

@@ -62,7 +62,7 @@ export function searchView(root: HTMLElement, id: string): () => void {
       item('Best', h('span', { id: 'search-best' }, s.best ? `${formatScore(s.metric, s.best.score)} (trial #${s.best.index})` : '—')),
       item('Metric', `${METRIC_LABEL[s.metric]}, ${s.direction === 'max' ? 'higher' : 'lower'} is better`),
       item('Strategy', s.strategy),
-      item('Halving', s.halving ? `from ${s.halving.minEpochs} epochs, keep 1 in ${s.halving.eta}${s.halving.rungs.length ? `; rungs at ${s.halving.rungs.join(', ')}` : ''}` : 'off'),
+      item('Halving', s.halving ? `from ${s.halving.minEpochs} epoch${s.halving.minEpochs === 1 ? '' : 's'}, keep 1 in ${s.halving.eta}${s.halving.rungs.length ? `; rungs at ${s.halving.rungs.join(', ')}` : ''}` : 'off'),
       item('Parallel', String(s.parallel)),
       item('Seed', String(s.seed)),
       item('Dataset', s.datasetId ? datasetName ?? idChip(s.datasetId) : h('span', { class: 'muted' }, 'deleted')),
