@@ -220,6 +220,20 @@ describe.skipIf(!HAS_CHROMIUM)('search pages in Chromium', () => {
     expect(await page.locator('#search-space').textContent()).toContain('0.0005 … 0.1 (log)');
     await expect.poll(() => page.locator('#search-chart').getAttribute('data-points')).toBe(String(Math.max(...search.trials.map((t) => t.epochs))));
     await shot(page, 'search-halving');
+
+    // New search like this: the form again, filled with this search's settings.
+    await page.locator('#search-again').click();
+    await page.waitForURL(`**/#/searches/new?from=${id}`);
+    await expect.poll(() => form.locator('select[name=strategy]').inputValue()).toBe('random');
+    expect(await form.locator('select[name=datasetId]').inputValue()).toBe(datasetId);
+    expect(await form.locator('input[name=trials]').inputValue()).toBe('6');
+    expect(await form.locator('input[name=halving]').isChecked()).toBe(true);
+    expect(await form.locator('input[name=eta]').inputValue()).toBe('3');
+    expect(await rows.nth(0).locator('select[name=kind]').inputValue()).toBe('range');
+    expect(await rows.nth(0).locator('input[name=min]').inputValue()).toBe('0.0005');
+    expect(await rows.nth(0).locator('input[name=log]').isChecked()).toBe(true);
+    expect(await rows.nth(1).locator('input[name=values]').inputValue()).toBe('4, 16, 32');
+    expect(JSON.parse(await form.locator('textarea[name=base]').inputValue())).toEqual({ validationSplit: 0.25, epochs: 9, batchSize: 16, seed: 2 });
     expect(problems).toEqual([]);
     await page.close();
   });
