@@ -129,7 +129,7 @@ describe.skipIf(backend === 'postgres' && !clusterUrl)(`hyperparameter search ($
     else if (reference) expect(outcome(search)).toEqual(reference); // the same decisions on the other store
   }, 240_000);
 
-  it.runIf(backend === 'sqlite')('gives the same trials, stops, best and score when the same search runs again', async () => {
+  if (backend === 'sqlite') it('gives the same trials, stops, best and score when the same search runs again', async () => {
     expect(reference).not.toBeNull();
     const again = await waitForSearch(api, (await api.post('/v1/searches', grid(trainId, { parallel: 7 }))).body.id);
     expect(outcome(again)).toEqual(reference);
@@ -240,7 +240,7 @@ describe.skipIf(backend === 'postgres' && !clusterUrl)(`hyperparameter search ($
     expect((await fetch(`${server.url}/v1/searches/nope/events`)).status).toBe(404);
   }, 60_000);
 
-  it.runIf(backend === 'sqlite')('finishes a search after a SIGKILL mid-search and a restart, with the uninterrupted run\'s outcome', async () => {
+  if (backend === 'sqlite') it('finishes a search after a SIGKILL mid-search and a restart, with the uninterrupted run\'s outcome', async () => {
     expect(reference).not.toBeNull();
     const id = (await api.post('/v1/searches', grid(trainId, { parallel: 3 }))).body.id;
     // Kill it once some trials have been decided and others are mid-way.
