@@ -117,3 +117,39 @@ describe('successive halving, decided in trial order', () => {
     expect(leaderboard(spec({ metric: 'valLoss', direction: 'min' }), t).map((x) => [x.index, x.score])).toEqual([[2, 0.1], [1, 0.3], [3, 0.3], [0, null]]);
   });
 });
+
+describe('a trial on the pool', () => {
+  it('pauses after its rung epoch, and pauses again at once (training nothing) when it resumes at its rung', async () => {
+    const { services, csvUpload, jobRequest } = await import('./helpers.js');
+    const { blobs, toCsv } = await import('../helpers/data.js');
+    const { resolveSpec } = await import('../../src/services/jobs/resolve.js');
+    const s = await services({ JOB_LEASE_SECONDS: '2' });
+    try {
+      const dataset = await s.datasets.upload(csvUpload(toCsv(blobs(120, 3, ['a', 'b', 'c']))));
+      const spec = resolveSpec(jobRequest(dataset.id, { epochs: 6, validationSplit: 0.2, hidden: [{ units: 4 }], seed: 1 }), dataset, () => 1);
+      const search = await s.store.searches.create({ name: null, datasetId: dataset.id, spec: {} }, [{ spec, params: {} }]);
+      const [{ job }] = await s.store.searches.trials(search.id, []);
+      const release = (pauseAt: number) => s.store.searches.advance(search.id, [], () => ({ release: [{ jobId: job.id, pauseAt }], halve: [], finish: null }));
+      const pausedAt = async (epoch: number) => {
+        for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+          const now = (await s.store.jobs.get(job.id))!;
+          if (now.held === 'rung') return now;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        throw new Error(`trial did not pause at ${epoch}`);
+      };
+      await release(2);
+      expect(await pausedAt(2)).toMatchObject({ status: 'queued', epoch: 2, node: null });
+      expect((await s.store.jobs.epochs(job.id, 0)).map((e) => e.epoch)).toEqual([1, 2]);
+      // As if its node had died between the rung's epoch and the pause: queued again with the same rung.
+      await release(2);
+      expect(await pausedAt(2)).toMatchObject({ status: 'queued', epoch: 2 });
+      expect((await s.store.jobs.epochs(job.id, 0)).map((e) => e.epoch)).toEqual([1, 2]);
+      await release(4);
+      expect(await pausedAt(4)).toMatchObject({ epoch: 4 });
+      expect((await s.store.jobs.epochs(job.id, 0)).map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+});
