@@ -372,5 +372,91 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
         expect(await store.models.bytes(id)).toBeNull();
       });
     });
+
+    describe('searches', () => {
+      const trialsOf = async (n: number) => (await store.searches.create(
+        { name: 's', datasetId, spec: { parallel: 1 } },
+        Array.from({ length: n }, (_, i) => ({ spec: spec(), params: { l2: i } })),
+      ));
+      const noChange = { release: [], halve: [], finish: null };
+
+      it('creates a search and its trials together, held for their turn: no claim takes them until released', async () => {
+        const search = await trialsOf(3);
+        expect(search).toMatchObject({ name: 's', datasetId, status: 'running', spec: { parallel: 1 }, trials: 3, finishedAt: null });
+        const trials = await store.searches.trials(search.id, []);
+        expect(trials.map((t) => [t.job.trial, t.job.held, t.job.status, t.job.params, t.job.searchId])).toEqual([
+          [0, 'turn', 'queued', { l2: 0 }, search.id], [1, 'turn', 'queued', { l2: 1 }, search.id], [2, 'turn', 'queued', { l2: 2 }, search.id],
+        ]);
+        expect(await store.jobs.claim(NODE, LEASE)).toBeNull();
+        const page = await store.jobs.list({ searchId: search.id, limit: 10, offset: 0 });
+        expect(page.total).toBe(3);
+        expect((await store.jobs.list({ searchId: 'other', limit: 10, offset: 0 })).total).toBe(0);
+        // Held trials do not count against the queue's limit.
+        expect(await store.jobs.create(spec(), 1)).not.toBeNull();
+
+        const applied = await store.searches.advance(search.id, [], (s, t) => {
+          expect(s.id).toBe(search.id);
+          return { ...noChange, release: [{ jobId: t[1].job.id, pauseAt: 2 }] };
+        });
+        expect(applied?.release).toHaveLength(1);
+        const first = (await store.jobs.claim(NODE, LEASE))!; // the plain job was queued first
+        expect(first.searchId).toBeNull();
+        const trial = (await store.jobs.claim(NODE, LEASE))!;
+        expect(trial).toMatchObject({ trial: 1, pauseAt: 2, held: null, status: 'running' });
+        expect(await store.jobs.claim(NODE, LEASE)).toBeNull();
+        expect((await store.searches.list(10, 0)).items.map((x) => x.id)).toEqual([search.id]);
+        expect(await store.searches.running()).toEqual([search.id]);
+      });
+
+      it('pauses a trial at its rung with its model aside; halving ends it succeeded with that model, releasing sends it to the back of the queue', async () => {
+        const search = await trialsOf(2);
+        const [a, b] = (await store.searches.trials(search.id, [])).map((t) => t.job.id);
+        await store.searches.advance(search.id, [], () => ({ ...noChange, release: [{ jobId: a, pauseAt: 1 }, { jobId: b, pauseAt: 1 }] }));
+        for (const id of [a, b]) {
+          expect((await store.jobs.claim(NODE, LEASE))!.id).toBe(id);
+          expect(await store.jobs.recordEpoch(id, NODE, { ...epoch(1), valAccuracy: id === a ? 0.9 : 0.5 }, 100, new Uint8Array([7]))).toBe(true);
+          expect(await store.jobs.pause(id, 'node-b', model)).toBe(false); // fenced
+          expect(await store.jobs.pause(id, NODE, { ...model, bytes: new Uint8Array([id === a ? 1 : 2]) })).toBe(true);
+        }
+        expect((await store.jobs.get(a))).toMatchObject({ status: 'queued', held: 'rung', node: null, epoch: 1 });
+        expect(await store.jobs.claim(NODE, LEASE)).toBeNull();
+        const trials = await store.searches.trials(search.id, [1, 5]);
+        expect(trials.map((t) => [t.at.get(1)?.valAccuracy, t.at.has(5)])).toEqual([[0.9, false], [0.5, false]]);
+
+        const later = await create(); // queued after the trials began
+        await store.searches.advance(search.id, [1], () => ({ release: [{ jobId: a, pauseAt: null }], halve: [b], finish: null }));
+        const halved = (await store.jobs.get(b))!;
+        expect(halved).toMatchObject({ status: 'succeeded', stopReason: 'halved', held: null, progress: 1 });
+        expect(await store.models.bytes(halved.modelId!)).toEqual(new Uint8Array([2]));
+        expect(await store.models.get(halved.modelId!)).toMatchObject({ jobId: b, datasetId, bestEpoch: 3 });
+        expect(await store.jobs.checkpoint(b)).toBeNull();
+        expect((await store.searches.trials(search.id, []))[1].modelMetrics).toEqual({ loss: 1 });
+        // The released trial waits behind the job queued while it was paused, and resumes from its checkpoint.
+        expect((await store.jobs.claim(NODE, LEASE))!.id).toBe(later.id);
+        const resumed = (await store.jobs.claim(NODE, LEASE))!;
+        expect(resumed).toMatchObject({ id: a, pauseAt: null, epoch: 1 });
+        expect(await store.jobs.checkpoint(a)).toEqual({ epoch: 1, state: new Uint8Array([7]) });
+        expect(await store.jobs.succeed(a, NODE, model, 'completed')).toEqual(expect.any(String));
+        // A decision on a trial no longer paused changes nothing.
+        await store.searches.advance(search.id, [], () => ({ release: [], halve: [b], finish: 'succeeded' }));
+        expect((await store.jobs.get(b))!.modelId).toBe(halved.modelId);
+        expect(await store.searches.get(search.id)).toMatchObject({ status: 'succeeded', finishedAt: expect.any(String) });
+        expect(await store.searches.advance(search.id, [], () => { throw new Error('not asked once finished'); })).toBeNull();
+        expect(await store.searches.running()).toEqual([]);
+      });
+
+      it('cancels a running search with its queued, held and running trials, once', async () => {
+        const search = await trialsOf(3);
+        const ids = (await store.searches.trials(search.id, [])).map((t) => t.job.id);
+        await store.searches.advance(search.id, [], () => ({ ...noChange, release: [{ jobId: ids[0], pauseAt: null }] }));
+        await store.jobs.claim(NODE, LEASE);
+        expect((await store.searches.cancel(search.id))!.sort()).toEqual([...ids].sort());
+        for (const id of ids) expect(await store.jobs.get(id)).toMatchObject({ status: 'cancelled', held: null });
+        expect(await store.jobs.renew(ids[0], NODE, LEASE)).toBe(false);
+        expect(await store.searches.cancel(search.id)).toBeNull();
+        expect(await store.searches.get(search.id)).toMatchObject({ status: 'cancelled' });
+        expect(await store.searches.get('nope')).toBeNull();
+      });
+    });
   });
 }

@@ -16,7 +16,7 @@ describe.skipIf(!clusterUrl)('postgres backend', () => {
     const { store } = await openPostgresStore<JobSpec>(db.url);
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
-    await c.query('TRUNCATE datasets, dataset_data, jobs, epochs, checkpoints, models, model_data, model_aliases, evaluations, nodes RESTART IDENTITY CASCADE');
+    await c.query('TRUNCATE datasets, dataset_data, jobs, epochs, checkpoints, models, model_data, model_aliases, evaluations, nodes, searches, paused_models RESTART IDENTITY CASCADE');
     await c.end();
     return store;
   });
@@ -25,7 +25,7 @@ describe.skipIf(!clusterUrl)('postgres backend', () => {
     const fresh = await freshDatabase();
     try {
       const opened = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore<JobSpec>(fresh.url)));
-      expect(opened.map((o) => o.applied.length).sort()).toEqual([0, 0, 0, 4]);
+      expect(opened.map((o) => o.applied.length).sort()).toEqual([0, 0, 0, 5]);
       await Promise.all(opened.map((o) => o.store.close()));
     } finally {
       await fresh.drop();

@@ -68,6 +68,12 @@ function trainLoop(
   let reason: StopReason | null = null;
   let paused = false;
   while (!trainer.done) {
+    // A trial at its rung stops here, before another epoch: also when it resumes there (its node died
+    // between the rung's epoch and the pause), so it never trains past the rung undecided.
+    if (task.pauseAt !== null && trainer.epochsDone >= task.pauseAt) {
+      paused = true;
+      break;
+    }
     const epoch = trainer.epochsDone + 1;
     if (task.fault && task.fault.atEpoch === epoch) injectFault(task.fault.kind);
     const started = Date.now();
@@ -83,10 +89,6 @@ function trainLoop(
     const state = trainer.saveState();
     post({ type: 'epoch', metrics, state }, [state.buffer as ArrayBuffer]);
     if (shouldStop()) break;
-    if (task.pauseAt !== null && trainer.epochsDone >= task.pauseAt && !trainer.done) {
-      paused = true;
-      break;
-    }
     waitForWrite(control, metrics.epoch - 1);
   }
 

@@ -76,7 +76,8 @@ export function plan(spec: SearchSpec, trials: Trial[]): SearchPlan {
   const halved = new Set(halve);
   const ended = trials.every((t) => finished(t) || halved.has(t.job.id));
   const anySucceeded = halve.length > 0 || trials.some((t) => t.job.status === 'succeeded');
-  return { release, halve, finish: ended ? (anySucceeded ? 'succeeded' : 'failed') : null };
+  const allCancelled = trials.every((t) => t.job.status === 'cancelled');
+  return { release, halve, finish: !ended ? null : anySucceeded ? 'succeeded' : allCancelled ? 'cancelled' : 'failed' };
 }
 
 export interface TrialView {

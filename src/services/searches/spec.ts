@@ -6,8 +6,7 @@ import { z } from 'zod';
 export const MAX_TRIALS = 1000;
 
 /** A dotted path into the job spec; array indexes are numbers: `hidden.0.units`, `optimizer.learningRate`. */
-const Path = z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.([0-9]+|[A-Za-z][A-Za-z0-9]*))*$/,
-  'a dotted path into the job spec, e.g. "hidden.0.units" or "optimizer.learningRate"');
+const PATH = /^[A-Za-z][A-Za-z0-9]*(\.([0-9]+|[A-Za-z][A-Za-z0-9]*))*$/;
 
 const Range = z.strictObject({
   min: z.number(),
@@ -28,8 +27,13 @@ export const SearchInput = z.strictObject({
     .describe('Any job spec field but datasetId: every trial starts from it. It needs a validationSplit > 0 (trials are ranked on '
       + 'held-out rows). When the space sets a hidden.* or optimizer.* path and base leaves that object out, it starts '
       + "from the job's default (one layer of 128 ReLU units; adam)"),
-  space: z.record(Path, z.union([Values, Range])).refine((s) => Object.keys(s).length >= 1 && Object.keys(s).length <= 20,
-    { message: 'between 1 and 20 paths' })
+  space: z.record(z.string(), z.union([Values, Range])).superRefine((space, ctx) => {
+    const keys = Object.keys(space);
+    if (keys.length < 1 || keys.length > 20) ctx.addIssue({ code: 'custom', message: `between 1 and 20 paths (got ${keys.length})` });
+    for (const key of keys.filter((k) => !PATH.test(k))) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'not a dotted path into the job spec (e.g. "hidden.0.units" or "optimizer.learningRate")' });
+    }
+  })
     .describe('Path into the job spec → a list of values (grid or random) or a range (random only)'),
   strategy: z.enum(['grid', 'random']).default('grid')
     .describe('grid: every combination, the last path varying fastest; random: `trials` draws, each path independently'),
