@@ -180,13 +180,16 @@ export function formatParam(value: ParamValue | undefined): string {
   return String(value);
 }
 
-/** "62 of 120 epochs (48% saved)": what stopping trials early (halving, early stopping) saved. */
-export function epochsLine(search: Pick<Search, 'epochsSpent' | 'epochsFull'>): string {
+/**
+ * "62 of 120 epochs (48% saved)": what stopping trials early (halving, early stopping) saved. Only of a
+ * search that succeeded: while one runs the rest is still to come, and a cancelled one did not save it.
+ */
+export function epochsLine(search: Pick<Search, 'epochsSpent' | 'epochsFull' | 'status'>): string {
   const { epochsSpent: spent, epochsFull: full } = search;
-  if (full <= 0) return `${spent} epochs`;
+  if (full <= 0) return `${spent.toLocaleString('en-US')} epochs`;
   const saved = 1 - spent / full;
   return `${spent.toLocaleString('en-US')} of ${full.toLocaleString('en-US')} epochs`
-    + (saved > 0.005 ? ` (${Math.round(saved * 100)}% saved)` : '');
+    + (search.status === 'succeeded' && saved > 0.005 ? ` (${Math.round(saved * 100)}% saved)` : '');
 }
 
 /** How a space entry reads in a summary: "16, 64" or "0.001 … 0.3 (log)". */

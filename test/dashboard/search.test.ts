@@ -114,9 +114,12 @@ describe('figures', () => {
     expect(formatScore('valLoss', 0.123456)).toBe('0.123');
     expect(formatScore('valR2', null)).toBe('—');
   });
-  it('says what stopping early saved', () => {
-    expect(epochsLine({ epochsSpent: 62, epochsFull: 120 })).toBe('62 of 120 epochs (48% saved)');
-    expect(epochsLine({ epochsSpent: 120, epochsFull: 120 })).toBe('120 of 120 epochs');
-    expect(epochsLine({ epochsSpent: 1500, epochsFull: 4000 })).toBe('1,500 of 4,000 epochs (63% saved)');
+  it('says what stopping early saved, once the search has succeeded', () => {
+    expect(epochsLine({ epochsSpent: 62, epochsFull: 120, status: 'succeeded' })).toBe('62 of 120 epochs (48% saved)');
+    expect(epochsLine({ epochsSpent: 120, epochsFull: 120, status: 'succeeded' })).toBe('120 of 120 epochs');
+    expect(epochsLine({ epochsSpent: 1500, epochsFull: 4000, status: 'succeeded' })).toBe('1,500 of 4,000 epochs (63% saved)');
+    // Running, the rest is still to come; cancelled, it was never going to be spent: neither is saved.
+    expect(epochsLine({ epochsSpent: 1500, epochsFull: 4000, status: 'cancelled' })).toBe('1,500 of 4,000 epochs');
+    expect(epochsLine({ epochsSpent: 2811, epochsFull: 20000, status: 'running' })).toBe('2,811 of 20,000 epochs');
   });
 });

@@ -152,6 +152,12 @@ describe.skipIf(!HAS_CHROMIUM)('search pages in Chromium', () => {
     expect(await chart.locator('.u-legend .u-series').count()).toBe(5); // the epoch, then each trial
     await shot(page, 'search');
 
+    // A phone's width: nothing wider than the screen (the leaderboard scrolls inside its card).
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1200, height: 1000 });
+
     // Use best model: the model page of the best trial's model.
     expect(search.best?.modelId).toBeTruthy();
     await page.locator('#use-best').click();
@@ -162,6 +168,8 @@ describe.skipIf(!HAS_CHROMIUM)('search pages in Chromium', () => {
     await page.goto(`${server.url}/#/jobs`);
     const trialRow = page.locator(`#jobs tr[data-job="${search.trials[0].jobId}"]`);
     await expect.poll(() => trialRow.locator('.trial-of a').getAttribute('href')).toBe(`#/searches/${id}`);
+    expect(await trialRow.locator('.trial-of').textContent()).toBe(`trial #${search.trials[0].index} of ${id.slice(0, 8)}`);
+    await shot(page, 'search-jobs');
     await page.goto(`${server.url}/#/searches`);
     const listed = page.locator(`#searches tr[data-search="${id}"]`);
     await listed.waitFor();
@@ -282,6 +290,9 @@ describe.skipIf(!HAS_CHROMIUM)('search pages in Chromium', () => {
     const before = await points();
     await expect.poll(points, { timeout: 10_000 }).toBeGreaterThan(before);
     expect(await page.locator('#search-status [data-status]').getAttribute('data-status')).toBe('running');
+    // One trial at a time (parallel 1): the others wait for their turn.
+    await expect.poll(() => page.locator('#leaderboard td .held').allTextContents()).toEqual(['waiting', 'waiting', 'waiting']);
+    await shot(page, 'search-running');
     page.once('dialog', (d) => void d.dismiss());
     await cancel.click();
     await page.waitForTimeout(300);

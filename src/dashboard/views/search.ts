@@ -214,7 +214,8 @@ function leaderboard(search: Search, order: TrialOrder, sortBy: (column: TrialCo
   h('td', { class: 'num', title: t.score === null ? null : String(t.score) }, formatScore(search.metric, t.score)),
   h('td', { class: 'num' }, num(t.epochs)),
   h('td', {}, statusBadge(t.status),
-    t.held ? h('span', { class: 'muted', title: t.held === 'rung' ? 'waits for the rest of its rung' : 'waits for its turn' }, ` ${t.held === 'rung' ? 'at its rung' : 'waiting'}`) : null),
+    t.held ? ' ' : null,
+    t.held ? h('span', { class: 'muted held', title: t.held === 'rung' ? 'paused at its rung until the search decides' : 'waits for its turn (parallel)' }, t.held === 'rung' ? 'at its rung' : 'waiting') : null),
   h('td', { class: 'muted' }, t.stopReason ? t.stopReason.replace(/_/g, ' ') : '—'),
   ));
   if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: columns.length, class: 'empty' }, 'No trials yet.')));
