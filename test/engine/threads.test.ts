@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTrainer, EngineError, savedThreads, type HelperThreads } from '../../src/engine/index.js';
 import { createKernels, createReferenceKernels, type Kernels } from '../../src/engine/kernels/index.js';
 import { reserve } from '../../src/engine/arena.js';
+import { dense_backward } from '../../src/engine/layers.js';
 import { costFor } from '../../src/engine/costs.js';
 import {
   mlp_backward, mlp_dropout_masks, mlp_forward, params_init, pass_create, pass_request,
@@ -65,7 +66,7 @@ describe('layer 1 split by units', () => {
     const k = createReferenceKernels();
     const buf = reserve((lengths) => k.arena(lengths), {
       params: layout.paramCount, grads: layout.paramCount, velocity: layout.paramCount, moment2: 0, stage: B * n1,
-      a1: B * n1, delta1: B * n1, y: B * nOut, ...pass_request(network, B, 'train'),
+      a1: B * n1, z1: B * n1, delta1: B * n1, y: B * nOut, ...pass_request(network, B, 'train'),
     });
     const rng = rng_seed(3);
     params_init(buf.params, layout, network, rng);
@@ -80,12 +81,19 @@ describe('layer 1 split by units', () => {
     mlp_forward(gemm, full, B, 'drawn');
     cost.delta(full.delta[3], full.a[3], full.z[3], buf.y, B, nOut);
     mlp_backward(gemm, full, B);
-    const a1 = full.a[1].slice(), gW1 = full.gW[1].slice(), gb1 = full.gb[1].slice();
-    buf.delta1.set(full.delta[1]);
+    const a1 = full.a[1].slice(), z1 = full.z[1].slice(), gW1 = full.gW[1].slice(), gb1 = full.gb[1].slice();
+    // What the caller leaves the units: W⁽²⁾ᵀδ⁽²⁾, before layer 1's mask and h′.
+    const delta1Raw = new Float32Array(B * n1);
+    dense_backward(gemm, delta1Raw, new Float32Array(full.gW[2].length), new Float32Array(full.gb[2].length), full.delta[2], full.z[1],
+      full.W[2], B, n1, layout.sizes[2], 1 / B);
 
     for (const threads of [1, 2, 4, 9]) {
-      const u = units_create(k, layout, threads, buf, { z0: full.z[0], a1: buf.a1, delta1: buf.delta1, stage: buf.stage });
+      const u = units_create(k, network, layout, threads, buf, {
+        z0: full.z[0], a1: buf.a1, z1: buf.z1, delta1: buf.delta1, mask1: full.mask[1], stage: buf.stage,
+      });
       buf.a1.fill(NaN);
+      buf.z1.fill(NaN);
+      buf.delta1.set(delta1Raw);
       full.gW[1].fill(NaN);
       full.gb[1].fill(NaN);
       // Any thread may run any unit, in any order.
@@ -94,6 +102,8 @@ describe('layer 1 split by units', () => {
         range_gradient(u, r, B);
       }
       expect(buf.a1).toEqual(a1);
+      expect(buf.z1).toEqual(z1);
+      expect(buf.delta1).toEqual(full.delta[1]);
       expect(full.gW[1]).toEqual(gW1);
       expect(full.gb[1]).toEqual(gb1);
     }

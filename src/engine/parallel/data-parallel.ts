@@ -4,11 +4,11 @@
 // owns units J_k = ⌊k·n⁽¹⁾/T⌋…⌊(k+1)·n⁽¹⁾/T⌋ of layer 1, that is rows J_k of W⁽¹⁾, ∂W⁽¹⁾ and the
 // optimizer's vectors, and a step is two phases:
 //
-//   forward   (unit k)  a⁽¹⁾[:, J_k] = z⁽⁰⁾ W⁽¹⁾[J_k]ᵀ + b⁽¹⁾[J_k]
-//   caller alone        z⁽¹⁾ = h(a⁽¹⁾) and dropout; layers 2…L forward; the cost's δ⁽ᴸ⁾; backward down to
-//                       δ⁽¹⁾ and the gradients of layers 2…L (a few percent of the step for 784-128-10)
-//   gradient  (unit k)  ∂W⁽¹⁾[J_k] = (1/B)·δ⁽¹⁾[:, J_k]ᵀ z⁽⁰⁾, ∂b⁽¹⁾[J_k], then the update of W⁽¹⁾[J_k], b⁽¹⁾[J_k];
-//           (unit T)  the update of layers 2…L
+//   forward   (unit k)  a⁽¹⁾[:, J_k] = z⁽⁰⁾ W⁽¹⁾[J_k]ᵀ + b⁽¹⁾[J_k], z⁽¹⁾[:, J_k] = h(a⁽¹⁾[:, J_k]), dropout
+//   caller alone        layers 2…L forward; the cost's δ⁽ᴸ⁾; backward down to W⁽²⁾ᵀδ⁽²⁾ and the gradients
+//                       of layers 2…L (a few percent of the step for 784-128-10)
+//   gradient  (unit k)  δ⁽¹⁾[:, J_k] (mask and h′ applied), ∂W⁽¹⁾[J_k] = (1/B)·δ⁽¹⁾[:, J_k]ᵀ z⁽⁰⁾, ∂b⁽¹⁾[J_k],
+//                       then the update of W⁽¹⁾[J_k], b⁽¹⁾[J_k];   (unit T)  the update of layers 2…L
 //
 // This replaced splitting the minibatch by rows, where every slice wrote a whole ∂W (400 KB for
 // 784-128-10) that then had to be summed: at batch 10 a 5-row slice cost about as much as the
@@ -56,11 +56,13 @@
 import { costFor } from '../costs.js';
 import { createKernels, type KernelChoice, type Kernels } from '../kernels/index.js';
 import type { KernelShare } from '../kernels/types.js';
-import { activation_forward, dropout_apply, type Gemm } from '../layers.js';
+import {
+  activation_backward, activation_forward, activation_forward_span, dense_backward, dropout_apply, dropout_backward, type Gemm,
+} from '../layers.js';
 import { mlp_backward, mlp_forward, type Pass } from '../mlp.js';
 import { optimizer_update, update_kernels, type UpdateKernels, type UpdateSettings, type UpdateVectors } from '../optim.js';
 import { paramLayout, type ParamLayout } from '../spec.js';
-import type { NetworkSpec } from '../types.js';
+import type { HiddenActivation, NetworkSpec } from '../types.js';
 
 /** Helper threads a trainer may run its units on; threads.ts makes them with node:worker_threads. */
 export interface HelperThreads {
@@ -87,8 +89,8 @@ export interface HelperJob {
   params: Span; grads: Span; velocity: Span; moment2: Span;
   /** This helper's gemm scratch (null when the kernel needs none). */
   scratch: Span | null;
-  /** z⁽⁰⁾ (batch, n⁽⁰⁾), a⁽¹⁾ and δ⁽¹⁾ (batch, n⁽¹⁾), and the staging buffer (batch·n⁽¹⁾). */
-  z0: Span; a1: Span; delta1: Span; stage: Span;
+  /** z⁽⁰⁾ (batch, n⁽⁰⁾), a⁽¹⁾, z⁽¹⁾, δ⁽¹⁾ and mask⁽¹⁾ (batch, n⁽¹⁾; the mask empty without dropout), the staging buffer (batch·n⁽¹⁾). */
+  z0: Span; a1: Span; z1: Span; delta1: Span; mask1: Span; stage: Span;
 }
 
 // The control word.
@@ -139,7 +141,11 @@ export interface Units {
   updates: UpdateKernels;
   /** n⁽⁰⁾, n⁽¹⁾. */
   nIn: number; n1: number;
-  z0: Float32Array; a1: Float32Array; delta1: Float32Array; stage: Float32Array;
+  /** Layer 1's h when it is a hidden layer (the units apply it, and h′), null when it is the output layer (the caller's). */
+  act1: HiddenActivation | null;
+  /** Layer 1's dropout masks, drawn by the caller; null without dropout. */
+  mask1: Float32Array | null;
+  z0: Float32Array; a1: Float32Array; z1: Float32Array; delta1: Float32Array; stage: Float32Array;
   b1: Float32Array; gb1: Float32Array;
   /** The T ranges of layer 1's units. */
   ranges: Range[];
@@ -156,15 +162,18 @@ function part(v: { params: Float32Array; grads: Float32Array; velocity: Float32A
 }
 
 export function units_create(
-  kernels: Kernels, layout: ParamLayout, threads: number,
+  kernels: Kernels, network: NetworkSpec, layout: ParamLayout, threads: number,
   vectors: { params: Float32Array; grads: Float32Array; velocity: Float32Array; moment2: Float32Array },
-  buffers: { z0: Float32Array; a1: Float32Array; delta1: Float32Array; stage: Float32Array },
+  buffers: { z0: Float32Array; a1: Float32Array; z1: Float32Array; delta1: Float32Array; mask1: Float32Array; stage: Float32Array },
 ): Units {
   const { sizes, weightOffset, biasOffset, weightCount, paramCount } = layout;
   const nIn = sizes[0], n1 = sizes[1];
   const w1 = weightOffset[1], b1 = biasOffset[1];
+  const hidden = network.hidden.length > 0;
   return {
     threads, nIn, n1, ...buffers,
+    act1: hidden ? network.hidden[0].activation : null,
+    mask1: hidden && network.hidden[0].dropout > 0 ? buffers.mask1 : null,
     gemm: kernels.gemm.bind(kernels),
     updates: update_kernels(kernels),
     b1: vectors.params.subarray(b1, b1 + n1),
@@ -187,32 +196,42 @@ export function units_create(
 
 /**
  * a⁽¹⁾[:, J] = z⁽⁰⁾ W⁽¹⁾[J]ᵀ + b⁽¹⁾[J] over `rows` rows: the product lands in the range's block of the
- * staging buffer, (rows, |J|), and is spread into a⁽¹⁾'s columns J with the bias, as dense_forward adds it.
+ * staging buffer, (rows, |J|), and is spread into a⁽¹⁾'s columns J with the bias, as dense_forward adds
+ * it; then, for a hidden layer, z⁽¹⁾[:, J] = h(a⁽¹⁾[:, J]) and the drawn dropout, as mlp_forward applies them.
  */
 export function range_forward(u: Units, r: Range, rows: number): void {
   const n = r.j1 - r.j0;
   if (n === 0 || rows === 0) return;
-  const { a1, b1, n1, z0 } = u;
+  const { a1, b1, n1, z0, z1, act1, mask1 } = u;
   const stage = u.stage.subarray(rows * r.j0, rows * r.j1);
   u.gemm(false, true, rows, n, u.nIn, 1, z0, r.W, 0, stage);
   for (let i = 0; i < rows; i++) {
     const src = i * n, dst = i * n1 + r.j0;
     for (let j = 0; j < n; j++) a1[dst + j] = stage[src + j] + b1[r.j0 + j];
+    if (act1 === null) continue;
+    activation_forward_span(act1, z1, a1, dst, dst + n);
+    if (mask1 !== null) dropout_apply(z1, mask1, n, dst);
   }
 }
 
 /**
- * ∂W⁽¹⁾[J] = scale·δ⁽¹⁾[:, J]ᵀ z⁽⁰⁾ and ∂b⁽¹⁾[J] = scale·Σ δ⁽¹⁾[:, J], as dense_backward computes them
- * (δ⁽¹⁾'s columns J are first gathered into the range's block of the staging buffer, (rows, |J|)).
+ * For a hidden layer 1, δ⁽¹⁾[:, J] ← (δ⁽¹⁾[:, J] ⊙ mask) ⊙ h′(a⁽¹⁾[:, J]) (the caller left W⁽²⁾ᵀδ⁽²⁾ there),
+ * as mlp_backward applies them; then ∂W⁽¹⁾[J] = scale·δ⁽¹⁾[:, J]ᵀ z⁽⁰⁾ and ∂b⁽¹⁾[J] = scale·Σ δ⁽¹⁾[:, J],
+ * as dense_backward computes them (δ⁽¹⁾'s columns J are gathered into the range's block of the staging
+ * buffer, (rows, |J|), for the product).
  */
 export function range_gradient(u: Units, r: Range, rows: number): void {
   const n = r.j1 - r.j0;
   if (n === 0 || rows === 0) return;
-  const { delta1, gb1, n1 } = u;
+  const { delta1, gb1, n1, a1, act1, mask1 } = u;
   const scale = 1 / rows;
   const stage = u.stage.subarray(rows * r.j0, rows * r.j1);
   for (let i = 0; i < rows; i++) {
     const src = i * n1 + r.j0, dst = i * n;
+    if (act1 !== null) {
+      if (mask1 !== null) dropout_backward(delta1, mask1, n, src);
+      activation_backward(act1, delta1, a1, n, src);
+    }
     for (let j = 0; j < n; j++) stage[dst + j] = delta1[src + j];
   }
   u.gemm(true, false, n, u.nIn, rows, scale, stage, u.z0, 0, r.gW);
@@ -326,9 +345,12 @@ export function data_parallel_start(
     settings: settings.buffer as SharedArrayBuffer, network,
     params: span(vectors.params), grads: span(vectors.grads), velocity: span(vectors.velocity), moment2: span(vectors.moment2),
     scratch: kernels.scratchLength > 0 ? span(scratch) : null,
-    z0: span(pass.z[0]), a1: span(pass.a[1]), delta1: span(pass.delta[1]), stage: span(stage),
+    z0: span(pass.z[0]), a1: span(pass.a[1]), z1: span(pass.z[1]), delta1: span(pass.delta[1]), mask1: span(pass.mask[1]),
+    stage: span(stage),
   })));
-  const u = units_create(kernels, layout, threads, vectors, { z0: pass.z[0], a1: pass.a[1], delta1: pass.delta[1], stage });
+  const u = units_create(kernels, network, layout, threads, vectors, {
+    z0: pass.z[0], a1: pass.a[1], z1: pass.z[1], delta1: pass.delta[1], mask1: pass.mask[1], stage,
+  });
   const gemm = u.gemm;
   const cost = costFor(network.loss, network.output);
   const { sizes } = pass;
@@ -379,12 +401,15 @@ export function data_parallel_start(
     gradient(rows) {
       lastRows = rows;
       run_phase(FORWARD, rows, null);
-      // Layer 1's activation and dropout, then layers 2…L, as mlp_forward and mlp_backward run them.
-      activation_forward(pass.act[1], pass.z[1], pass.a[1], rows, sizes[1]);
-      if (pass.dropout[1] > 0) dropout_apply(pass.z[1], pass.mask[1], rows * sizes[1]);
+      // Layers 2…L, as mlp_forward and mlp_backward run them (an output layer 1 is activated here, a
+      // hidden one was by the units, which also apply its mask and h′ to W⁽²⁾ᵀδ⁽²⁾).
+      if (L === 1) activation_forward(pass.act[1], pass.z[1], pass.a[1], rows, sizes[1]);
       mlp_forward(gemm, pass, rows, 'drawn', 2);
       cost.delta(pass.delta[L], pass.a[L], pass.z[L], y, rows, sizes[L]);
-      mlp_backward(gemm, pass, rows, 1 / rows, 2);
+      mlp_backward(gemm, pass, rows, 1 / rows, 3);
+      if (L >= 2) {
+        dense_backward(gemm, pass.delta[1], pass.gW[2], pass.gb[2], pass.delta[2], pass.z[1], pass.W[2], rows, sizes[1], sizes[2], 1 / rows);
+      }
     },
     update(s) {
       settings[S_OPTIMIZER] = s.optimizer === 'adam' ? 1 : 0;
@@ -427,9 +452,9 @@ export function helper_run(job: HelperJob): void {
   try {
     const kernels = createKernels(job.kernel as KernelChoice);
     kernels.attach(job.share, job.scratch === null ? null : view(job.scratch));
-    const u = units_create(kernels, paramLayout(job.network), job.threads,
+    const u = units_create(kernels, job.network, paramLayout(job.network), job.threads,
       { params: view(job.params), grads: view(job.grads), velocity: view(job.velocity), moment2: view(job.moment2) },
-      { z0: view(job.z0), a1: view(job.a1), delta1: view(job.delta1), stage: view(job.stage) });
+      { z0: view(job.z0), a1: view(job.a1), z1: view(job.z1), delta1: view(job.delta1), mask1: view(job.mask1), stage: view(job.stage) });
     const settings = new Float64Array(job.settings);
     const s: UpdateSettings = {
       optimizer: 'sgd', learningRate: 0, momentum: 0, nesterov: false, beta1: 0, beta2: 0, epsilon: 0, l2: 0, step: 0,
