@@ -226,20 +226,21 @@ export function range_gradient(u: Units, r: Range, rows: number): void {
   const { delta1, gb1, n1, a1, act1, mask1 } = u;
   const scale = 1 / rows;
   const stage = u.stage.subarray(rows * r.j0, rows * r.j1);
+  // ∂b is summed row after row, as dense_backward sums it, in the pass that gathers the columns.
+  gb1.fill(0, r.j0, r.j1);
   for (let i = 0; i < rows; i++) {
     const src = i * n1 + r.j0, dst = i * n;
     if (act1 !== null) {
       if (mask1 !== null) dropout_backward(delta1, mask1, n, src);
       activation_backward(act1, delta1, a1, n, src);
     }
-    for (let j = 0; j < n; j++) stage[dst + j] = delta1[src + j];
+    for (let j = 0; j < n; j++) {
+      const d = delta1[src + j];
+      stage[dst + j] = d;
+      gb1[r.j0 + j] += d;
+    }
   }
   u.gemm(true, false, n, u.nIn, rows, scale, stage, u.z0, 0, r.gW);
-  gb1.fill(0, r.j0, r.j1);
-  for (let i = 0; i < rows; i++) {
-    const row = i * n1;
-    for (let j = r.j0; j < r.j1; j++) gb1[j] += delta1[row + j];
-  }
   for (let j = r.j0; j < r.j1; j++) gb1[j] *= scale;
 }
 
