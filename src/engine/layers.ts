@@ -55,13 +55,9 @@ export function activation_forward<T extends FloatArray>(act: Activation, z: T, 
   const count = rows * n;
   switch (act) {
     case 'sigmoid':
-      for (let i = 0; i < count; i++) z[i] = 1 / (1 + Math.exp(-a[i]));
-      break;
     case 'tanh':
-      for (let i = 0; i < count; i++) z[i] = Math.tanh(a[i]);
-      break;
     case 'relu':
-      for (let i = 0; i < count; i++) z[i] = a[i] > 0 ? a[i] : 0;
+      activation_forward_span(act, z, a, 0, count);
       break;
     case 'identity':
       z.set(a.subarray(0, count));
@@ -85,26 +81,42 @@ export function activation_forward<T extends FloatArray>(act: Activation, z: T, 
   }
 }
 
-/**
- * δ ← δ ⊙ h′(a) over count values, for a hidden layer. h′ is computed from a, not z, because dropout
- * has already rescaled z in place: σ′ = σ(1−σ), tanh′ = 1 − tanh², ReLU′ = [a > 0].
- */
-export function activation_backward<T extends FloatArray>(act: HiddenActivation, delta: T, a: T, count: number): void {
+/** z = h(a) over values start…end of a hidden layer's buffers (h elementwise, so any span of them). */
+export function activation_forward_span<T extends FloatArray>(act: HiddenActivation, z: T, a: T, start: number, end: number): void {
   switch (act) {
     case 'sigmoid':
-      for (let i = 0; i < count; i++) {
+      for (let i = start; i < end; i++) z[i] = 1 / (1 + Math.exp(-a[i]));
+      break;
+    case 'tanh':
+      for (let i = start; i < end; i++) z[i] = Math.tanh(a[i]);
+      break;
+    case 'relu':
+      for (let i = start; i < end; i++) z[i] = a[i] > 0 ? a[i] : 0;
+      break;
+  }
+}
+
+/**
+ * δ ← δ ⊙ h′(a) over count values (from `start`), for a hidden layer. h′ is computed from a, not z, because dropout
+ * has already rescaled z in place: σ′ = σ(1−σ), tanh′ = 1 − tanh², ReLU′ = [a > 0].
+ */
+export function activation_backward<T extends FloatArray>(act: HiddenActivation, delta: T, a: T, count: number, start = 0): void {
+  const end = start + count;
+  switch (act) {
+    case 'sigmoid':
+      for (let i = start; i < end; i++) {
         const s = 1 / (1 + Math.exp(-a[i]));
         delta[i] *= s * (1 - s);
       }
       break;
     case 'tanh':
-      for (let i = 0; i < count; i++) {
+      for (let i = start; i < end; i++) {
         const t = Math.tanh(a[i]);
         delta[i] *= 1 - t * t;
       }
       break;
     case 'relu':
-      for (let i = 0; i < count; i++) if (!(a[i] > 0)) delta[i] = 0;
+      for (let i = start; i < end; i++) if (!(a[i] > 0)) delta[i] = 0;
       break;
   }
 }
@@ -132,12 +144,12 @@ export function dropout_draw<T extends FloatArray>(mask: T, count: number, p: nu
   for (let i = 0; i < count; i++) mask[i] = rng_uniform(rng) < p ? 0 : keep;
 }
 
-/** z ← z ⊙ mask over count values: dropout with masks already drawn. */
-export function dropout_apply<T extends FloatArray>(z: T, mask: T, count: number): void {
-  for (let i = 0; i < count; i++) z[i] *= mask[i];
+/** z ← z ⊙ mask over count values (from `start`): dropout with masks already drawn. */
+export function dropout_apply<T extends FloatArray>(z: T, mask: T, count: number, start = 0): void {
+  for (let i = start; i < start + count; i++) z[i] *= mask[i];
 }
 
-/** g ← g ⊙ mask: a dropped unit passed nothing forward, so it passes no gradient back. */
-export function dropout_backward<T extends FloatArray>(g: T, mask: T, count: number): void {
-  for (let i = 0; i < count; i++) g[i] *= mask[i];
+/** g ← g ⊙ mask (count values from `start`): a dropped unit passed nothing forward, so it passes no gradient back. */
+export function dropout_backward<T extends FloatArray>(g: T, mask: T, count: number, start = 0): void {
+  for (let i = start; i < start + count; i++) g[i] *= mask[i];
 }

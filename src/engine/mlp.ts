@@ -66,29 +66,17 @@ export function pass_create<T extends FloatArray>(
 }
 
 /**
- * The pass over rows r0…r1 of `full`'s minibatch buffers (one thread's slice of it): its a, z, δ and
- * masks are those rows of full's, its W and b full's, its gradients go into `grads` (a flat vector
- * in the parameter layout). Views only: nothing is copied.
- */
-export function pass_slice<T extends FloatArray>(full: Pass<T>, layout: ParamLayout, grads: T, r0: number, r1: number): Pass<T> {
-  const { sizes, weightOffset, biasOffset } = layout;
-  const rowsOf = (bufs: T[]) => bufs.map((buf, l) => (buf.length === 0 ? buf : buf.subarray(r0 * sizes[l], r1 * sizes[l]) as T));
-  const gW = full.gW.map((g, l) => (l === 0 ? g : grads.subarray(weightOffset[l], weightOffset[l] + sizes[l] * sizes[l - 1]) as T));
-  const gb = full.gb.map((g, l) => (l === 0 ? g : grads.subarray(biasOffset[l], biasOffset[l] + sizes[l]) as T));
-  return { ...full, gW, gb, a: rowsOf(full.a), z: rowsOf(full.z), delta: rowsOf(full.delta), mask: rowsOf(full.mask) };
-}
-
-/**
  * Forward pass over z⁽⁰⁾'s first `rows` rows: a⁽ˡ⁾ = z⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾, z⁽ˡ⁾ = h(a⁽ˡ⁾), then dropout on
  * hidden layers when rng is given (training); rng null means inference, with no dropout at all, and
- * 'drawn' applies the masks mlp_dropout_masks already put in pass.mask (a slice of a minibatch).
+ * 'drawn' applies the masks mlp_dropout_masks already put in pass.mask. `from` > 1 starts at that layer,
+ * z⁽ᶠʳᵒᵐ⁻¹⁾ being already there (the data-parallel trainer computes layer 1 on several threads).
  */
 export function mlp_forward<T extends FloatArray>(
-  gemm: Gemm<T>, pass: Pass<T>, rows: number, rng: RngState | 'drawn' | null,
+  gemm: Gemm<T>, pass: Pass<T>, rows: number, rng: RngState | 'drawn' | null, from = 1,
 ): void {
   const { sizes, act, W, b, a, z } = pass;
   const L = sizes.length - 1;
-  for (let l = 1; l <= L; l++) {
+  for (let l = from; l <= L; l++) {
     dense_forward(gemm, a[l], z[l - 1], W[l], b[l], rows, sizes[l - 1], sizes[l]);
     activation_forward(act[l], z[l], a[l], rows, sizes[l]);
     if (rng === null || !(pass.dropout[l] > 0)) continue;
@@ -111,11 +99,14 @@ export function mlp_dropout_masks<T extends FloatArray>(pass: Pass<T>, rows: num
  * Backward pass, given δ⁽ᴸ⁾ in delta[L] (from the cost): fills every gW⁽ˡ⁾, gb⁽ˡ⁾ with minibatch averages
  * (scale = 1/rows), or, for a slice of a minibatch of 1/scale rows, with the slice's share of them.
  * δ⁽ˡ⁻¹⁾ = h′(a⁽ˡ⁻¹⁾) ⊙ (W⁽ˡ⁾ᵀ δ⁽ˡ⁾), with the dropout mask applied first; δ⁽⁰⁾ is never computed.
+ * `lowest` > 1 stops after layer `lowest`, leaving δ⁽ˡᵒʷᵉˢᵗ⁻¹⁾ (the data-parallel trainer's layer 1).
  */
-export function mlp_backward<T extends FloatArray>(gemm: Gemm<T>, pass: Pass<T>, rows: number, scale = 1 / rows): void {
+export function mlp_backward<T extends FloatArray>(
+  gemm: Gemm<T>, pass: Pass<T>, rows: number, scale = 1 / rows, lowest = 1,
+): void {
   const { sizes, act, W, gW, gb, a, z, delta } = pass;
   const L = sizes.length - 1;
-  for (let l = L; l >= 1; l--) {
+  for (let l = L; l >= lowest; l--) {
     const gPrev = l > 1 ? delta[l - 1] : null;
     dense_backward(gemm, gPrev, gW[l], gb[l], delta[l], z[l - 1], W[l], rows, sizes[l - 1], sizes[l], scale);
     if (gPrev !== null) {

@@ -1,7 +1,7 @@
 // The training loop: minibatch SGD (with momentum) or Adam over shuffled rows, per-epoch metrics and validation, early stopping,
 // and a state that can be saved after any epoch and resumed bit for bit. Every buffer the loop touches
 // comes from one kernels.arena() call; runEpoch allocates nothing per minibatch. With threads > 1 each
-// minibatch's gradient is computed in slices on helper threads (parallel/data-parallel.ts).
+// minibatch's first layer is computed by units on helper threads (parallel/data-parallel.ts).
 import { reserve } from './arena.js';
 import { costFor } from './costs.js';
 import { EngineError, invalidData } from './errors.js';
@@ -40,9 +40,10 @@ export interface TrainerOptions {
   state?: Uint8Array;
   /**
    * Threads computing each minibatch's gradient (default 1): this one and threads − 1 helpers, which
-   * must be given (parallel/threads.ts's startHelperThreads makes them). The gradient's sum then runs
-   * in another order, so a run's bits depend on threads: a state saved with threads N resumes only
-   * with threads N (savedThreads() reads it), and threads 1 is exactly the single-threaded trainer.
+   * must be given (parallel/threads.ts's startHelperThreads makes them). Layer 1 is then multiplied in
+   * parts, one per thread, and a kernel may choose another method for a part's shape, so a run's bits
+   * are only promised for its thread count: a state saved with threads N resumes only with threads N
+   * (savedThreads() reads it), and threads 1 is exactly the single-threaded trainer.
    */
   threads?: number;
   helpers?: HelperThreads;
@@ -181,8 +182,8 @@ export function createTrainer(
     // The minibatch's targets, (batch, outputs), in trained units.
     y: batch * nOut,
     ...pass_request(network, batch, 'train'),
-    // Per helper thread, its gradient vector and gemm scratch.
-    ...helper_request(threads, P, kernels),
+    // The units' staging buffer and each helper thread's gemm scratch.
+    ...helper_request(threads, network, batch, kernels),
   });
   const pass = pass_create(network, layout, buf.params, buf.grads, buf);
   standardizer_init(buf.mean, buf.invStd, data.mean, inputStd);
@@ -217,7 +218,7 @@ export function createTrainer(
   }
 
   const parallel: DataParallel | null = threads > 1
-    ? data_parallel_start(kernels, network, layout, pass, buf.y, buf, buf.helperGrads, buf.helperScratch, options.helpers!)
+    ? data_parallel_start(kernels, network, layout, pass, buf.y, buf, buf.stage, buf.helperScratch, options.helpers!)
     : null;
 
   const savedRng = new Uint32Array(4);
@@ -299,7 +300,7 @@ export function createTrainer(
       cost.delta(pass.delta[L], pass.a[L], pass.z[L], buf.y, rows, nOut);
       mlp_backward(gemm, pass, rows);
     } else {
-      // The same minibatch, masks and cost as one thread; only the gradient is computed in slices.
+      // The same minibatch, masks and cost as one thread; layer 1 is computed by units on every thread.
       gatherRows(pass.z[0], data.x, nIn, order, start, rows, buf.mean, buf.invStd);
       gather_targets(buf.y, nOut, order, start, rows, labels, targets, targetMean, targetStd);
       mlp_dropout_masks(pass, rows, rng);
@@ -312,7 +313,7 @@ export function createTrainer(
         if (spec.decayPer === 'step') opt.learningRate = decayed(opt.learningRate, spec.decay);
         return batchCost;
       }
-      parallel.reduce();
+      parallel.complete();
     }
     if (spec.clipNorm !== null) grad_clip(buf.grads, spec.clipNorm);
     optimizer_update(updateKernels, vectors, opt);

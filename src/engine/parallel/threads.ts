@@ -8,7 +8,9 @@
 //
 // The helpers run dist/engine/parallel/helper-thread.js (a worker needs JavaScript): from sources run
 // by tsx or vitest, `npm run build` first.
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -22,6 +24,35 @@ export interface OwnedHelperThreads extends HelperThreads {
 export interface HelperThreadOptions {
   /** Nice value for each helper thread (Linux: per thread), as the train worker gives its own. */
   nice?: number;
+  /** Also move each helper thread to SCHED_IDLE (see lowerThreadPriority). */
+  idle?: boolean;
+}
+
+/**
+ * Lowers the calling thread's priority so that it yields to other work on the machine (an event loop):
+ * its nice value (Linux: per thread), and with `idle` the SCHED_IDLE policy, which the kernel preempts
+ * as soon as any ordinary thread wakes, where at nice 19 a waking thread may still wait for the
+ * running one to finish its slice (EEVDF's run-to-parity, Linux ≥ 6.6). README, "One job on every
+ * core", has what it measured (bench/load.ts --idle). Node has no call for sched_setscheduler, so
+ * this runs `chrt --idle -p 0 <thread id>` (util-linux), once per thread. Lowering needs no privilege.
+ * Best effort: where it is refused or unavailable (not Linux, no chrt) the thread keeps what it has.
+ * Returns what was applied.
+ */
+export function lowerThreadPriority(options: { nice?: number | null; idle?: boolean }): { nice: boolean; idle: boolean } {
+  const applied = { nice: false, idle: false };
+  if (options.nice !== undefined && options.nice !== null) {
+    // On Linux, priority 0 means the calling thread, not the process.
+    try { setPriority(0, options.nice); applied.nice = true; } catch { /* not permitted here */ }
+  }
+  if (options.idle && process.platform === 'linux') {
+    try {
+      // /proc/thread-self is /proc/<pid>/task/<tid>: the kernel's id of this very thread.
+      const tid = readlinkSync('/proc/thread-self').split('/').pop()!;
+      execFileSync('chrt', ['--idle', '-p', '0', tid], { stdio: 'ignore', timeout: 5000 });
+      applied.idle = true;
+    } catch { /* no chrt, or refused: keep the policy we have */ }
+  }
+  return applied;
 }
 
 function helperScript(): string {
@@ -38,7 +69,7 @@ function helperScript(): string {
 export async function startHelperThreads(count: number, options: HelperThreadOptions = {}): Promise<OwnedHelperThreads> {
   if (!Number.isInteger(count) || count < 0) throw new Error(`helper thread count must be a whole number ≥ 0, got ${count}`);
   const script = helperScript();
-  const workers = Array.from({ length: count }, () => new Worker(script, { workerData: { nice: options.nice ?? null } }));
+  const workers = Array.from({ length: count }, () => new Worker(script, { workerData: { nice: options.nice ?? null, idle: options.idle ?? false } }));
   let closed = false;
   const close = async () => {
     if (closed) return;
