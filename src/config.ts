@@ -27,6 +27,8 @@ const EnvSchema = z.object({
   WORKER_MAX_HEAP_MB: positiveInt(4096),
   /** Scheduling priority of training threads (Linux nice, 0–19): predictions keep the CPU they need. */
   WORKER_NICE: z.coerce.number().int().min(0).max(19).default(19),
+  /** Linux: training threads also take the SCHED_IDLE policy, so a waking event loop preempts them at once. */
+  WORKER_SCHED_IDLE: z.enum(['0', '1']).default('1'),
   /** How often a worker reports progress inside an epoch (the event stream's `progress` events). */
   PROGRESS_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   /** Past this event-loop delay the service answers 503 (overloaded) until it recovers. */
@@ -59,6 +61,7 @@ export interface Config {
   maxQueuedJobs: number;
   workerMaxHeapMb: number;
   workerNice: number;
+  workerSchedIdle: boolean;
   progressIntervalMs: number;
   maxEventLoopDelayMs: number;
   rateLimitMax: number;
@@ -101,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueuedJobs: e.MAX_QUEUED_JOBS,
     workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
     workerNice: e.WORKER_NICE,
+    workerSchedIdle: e.WORKER_SCHED_IDLE === '1',
     progressIntervalMs: e.PROGRESS_INTERVAL_MS,
     maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
     rateLimitMax: e.RATE_LIMIT_MAX,

@@ -28,6 +28,8 @@ export interface TrainTask {
   pauseAt: number | null;
   /** Nice value for this training thread, so the event loop wins the CPU when both want it. */
   nice: number;
+  /** And the SCHED_IDLE policy (Linux, best effort). */
+  idle: boolean;
   /**
    * Threads this job trains on (default 1): the worker's own plus threads − 1 helper threads it starts
    * for the job and ends with it. A resumed job trains on its checkpoint's count instead (the engine's

@@ -143,6 +143,7 @@ export function createRunner(deps: {
       pauseAt: job.pauseAt,
       progressIntervalMs: config.progressIntervalMs,
       nice: config.workerNice,
+      idle: config.workerSchedIdle,
       port: channel.port2,
       fault: job.spec.faultInjection ?? null,
       threads: job.spec.threads ?? 1,

@@ -4,16 +4,21 @@
 // threads > 1 gets helper threads (engine/parallel/threads.ts) for its life: started here, ended here
 // however the job ends (done, cancelled, failed, thrown; if this thread itself dies, Node ends the
 // threads it started with it).
-import { setPriority } from 'node:os';
 import { createTrainer, EngineError, MAX_THREADS, savedThreads } from '../../engine/index.js';
-import { startHelperThreads, type OwnedHelperThreads } from '../../engine/parallel/threads.js';
+import { lowerThreadPriority, startHelperThreads, type OwnedHelperThreads } from '../../engine/parallel/threads.js';
 import { ACK, CONTROL, type StopReason, type TrainTask, type WorkerMessage } from './messages.js';
 import { engineSpecs } from './resolve.js';
 import { trainingData } from './training-data.js';
 
+let lowered = false;
+
 export default async function train(task: TrainTask): Promise<void> {
-  // On Linux, priority 0 means the calling thread: only this training thread yields, not the process.
-  try { setPriority(0, task.nice); } catch { /* not permitted here: train at normal priority */ }
+  // Only this training thread yields, not the process: nice, and SCHED_IDLE so that a waking event loop
+  // preempts it at once. Once per pool thread (a thread keeps its policy from one job to the next).
+  if (!lowered) {
+    lowerThreadPriority({ nice: task.nice, idle: task.idle });
+    lowered = true;
+  }
   const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => task.port.postMessage(m, transfer);
   // A resumed run continues bit for bit only on the thread count it began with.
   const threads = task.checkpoint !== null ? savedThreads(task.checkpoint) : task.threads ?? 1;
@@ -21,7 +26,7 @@ export default async function train(task: TrainTask): Promise<void> {
   try {
     // A count the engine refuses (createTrainer then says why) starts no threads.
     if (Number.isInteger(threads) && threads > 1 && threads <= MAX_THREADS) {
-      helpers = await startHelperThreads(threads - 1, { nice: task.nice });
+      helpers = await startHelperThreads(threads - 1, { nice: task.nice, idle: task.idle });
     }
     trainJob(task, post, threads, helpers);
   } catch (err) {
