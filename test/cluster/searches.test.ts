@@ -35,7 +35,7 @@ describe.skipIf(!clusterUrl)('a search on many nodes', () => {
   });
 
   const search = () => api.post('/v1/searches', {
-    datasetId, base: { epochs: 27, validationSplit: 0.2, batchSize: 8 },
+    datasetId, base: { epochs: 27, validationSplit: 0.2, batchSize: 4 },
     space: { 'hidden.0.units': [8, 32], 'optimizer.learningRate': [0.001, 0.01, 0.1] },
     halving: { minEpochs: 3, eta: 3 }, parallel: 4, seed: 5,
   });

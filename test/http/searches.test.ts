@@ -241,21 +241,35 @@ describe.skipIf(backend === 'postgres' && !clusterUrl)(`hyperparameter search ($
   }, 60_000);
 
   if (backend === 'sqlite') it('finishes a search after a SIGKILL mid-search and a restart, with the uninterrupted run\'s outcome', async () => {
-    expect(reference).not.toBeNull();
-    const id = (await api.post('/v1/searches', grid(trainId, { parallel: 3 }))).body.id;
-    // Kill it once some trials have been decided and others are mid-way.
+    // Small batches: slow enough to be caught mid-way on a fast machine.
+    const slow = {
+      datasetId: trainId, base: { epochs: 27, validationSplit: 0.2, batchSize: 4 },
+      space: { 'hidden.0.units': [8, 32], 'optimizer.learningRate': [0.001, 0.01, 0.1] },
+      halving: { minEpochs: 3, eta: 3 }, parallel: 2, seed: 5,
+    };
+    const uninterrupted = outcome(await waitForSearch(api, (await api.post('/v1/searches', slow)).body.id));
+    const id = (await api.post('/v1/searches', slow)).body.id;
+    // Kill it the moment trial 0 trains past its first rung (its decision taken, the others mid-way): watched
+    // on the event stream, which tells at once, where polling could miss the window on a fast machine.
+    const stream = await fetch(`${server.url}/v1/searches/${id}/events`);
+    const reader = stream.body!.getReader();
+    let text = '';
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const s = (await api.get(`/v1/searches/${id}`)).body;
-      if (s.progress.finished >= 3 && s.progress.finished < 10) break;
-      if (s.status !== 'running' || Date.now() > deadline) throw new Error(`could not catch the search mid-way: ${JSON.stringify(s.progress)}`);
-      await new Promise((r) => setTimeout(r, 50));
+      const { value, done } = await reader.read();
+      if (done || Date.now() > deadline) throw new Error('the search ended before it could be caught mid-way');
+      text += new TextDecoder().decode(value);
+      const pastRung = [...text.matchAll(/event: epoch\ndata: (.*)\n\n/g)].map((m) => JSON.parse(m[1]))
+        .some((e) => e.index === 0 && e.epoch >= 4);
+      if (pastRung) break;
     }
     await server.stop('SIGKILL');
+    await reader.cancel().catch(() => {});
+    // Trial 0 had 23 of its 27 epochs to go: the search was mid-way.
     server = await startServer({ dataDir: server.dataDir, env: { WORKERS: '2' } });
     api = client(server.url);
     const done = await waitForSearch(api, id);
-    expect(outcome(done)).toEqual(reference);
+    expect(outcome(done)).toEqual(uninterrupted);
     // Every epoch of every trial is stored once.
     for (const t of done.trials) {
       const epochs = (await api.get(`/v1/jobs/${t.jobId}/epochs`)).body.epochs.map((e: any) => e.epoch);
