@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { isFinished, type JobEvent } from '../services/jobs/index.js';
 import { withEtag } from './etag.js';
-import { eventStream, SSE_HEADERS, streamRegistry } from './sse.js';
+import { EVENT_STREAM_RESPONSE, serveEvents, streamRegistry } from './sse.js';
 import {
   EpochList, errorResponses, IdParams, Job, JobList, JobListQuery, JobSpecInput, SinceQuery,
 } from './schemas.js';
@@ -76,27 +76,19 @@ export default async function jobRoutes(app: FastifyInstance) {
         + 'The stream ends after the final status.',
       params: IdParams,
       response: {
-        200: { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } as never,
+        200: EVENT_STREAM_RESPONSE,
         ...errorResponses(404),
       },
     },
   }, async (request, reply) => {
-    // HEAD: the headers a stream would have (or the 404), and no stream.
-    if (request.method === 'HEAD') {
-      await jobs.get(request.params.id);
-      return reply.code(200).headers(SSE_HEADERS).send();
-    }
     const lastId = Number(request.headers['last-event-id'] ?? 0);
     const since = Number.isInteger(lastId) && lastId > 0 ? lastId : 0;
-    const stream = eventStream(request, reply, streams);
-    try {
-      stream.onClose(await jobs.follow(request.params.id, since, (e: JobEvent) => stream.send(e.type, e.data, {
+    await serveEvents(request, reply, streams, {
+      exists: () => jobs.get(request.params.id),
+      follow: (stream) => jobs.follow(request.params.id, since, (e: JobEvent) => stream.send(e.type, e.data, {
         id: e.type === 'epoch' ? e.data.epoch : undefined,
         last: e.type === 'status' && isFinished(e.data.status),
-      })));
-    } catch (err) {
-      stream.close();
-      throw err;
-    }
+      })),
+    });
   });
 }

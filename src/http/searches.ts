@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { SearchEvent } from '../services/searches/index.js';
 import { errorResponses, IdParams, PageQuery, Search, SearchInput, SearchList } from './schemas.js';
-import { eventStream, SSE_HEADERS, streamRegistry } from './sse.js';
+import { EVENT_STREAM_RESPONSE, serveEvents, streamRegistry } from './sse.js';
 
 const finished = (status: string) => status !== 'running';
 
@@ -66,23 +66,16 @@ export default async function searchRoutes(app: FastifyInstance) {
         + 'returns it}). Earlier epochs are at /v1/jobs/{jobId}/epochs. The stream ends after the search ends.',
       params: IdParams,
       response: {
-        200: { description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } as never,
+        200: EVENT_STREAM_RESPONSE,
         ...errorResponses(404),
       },
     },
   }, async (request, reply) => {
-    if (request.method === 'HEAD') {
-      await searches.get(request.params.id);
-      return reply.code(200).headers(SSE_HEADERS).send();
-    }
-    const stream = eventStream(request, reply, streams);
-    try {
-      stream.onClose(await searches.follow(request.params.id, (e: SearchEvent) => stream.send(e.type, e.data, {
+    await serveEvents(request, reply, streams, {
+      exists: () => searches.get(request.params.id),
+      follow: (stream) => searches.follow(request.params.id, (e: SearchEvent) => stream.send(e.type, e.data, {
         last: e.type === 'search' && finished(e.data.status),
-      })));
-    } catch (err) {
-      stream.close();
-      throw err;
-    }
+      })),
+    });
   });
 }

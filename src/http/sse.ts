@@ -8,6 +8,11 @@ export const SSE_HEADERS = {
   'cache-control': 'no-cache, no-transform',
 } as const;
 
+/** The 200 of a streaming route, as openapi.yaml says it. */
+export const EVENT_STREAM_RESPONSE = {
+  description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' } } },
+} as never;
+
 export interface EventStream {
   /** Writes one event (opening the stream first); `last`: end the stream after it. */
   send(event: string, data: unknown, options?: { id?: number; last?: boolean }): void;
@@ -26,7 +31,7 @@ export function streamRegistry(app: FastifyInstance): Set<() => void> {
   return streams;
 }
 
-export function eventStream(request: FastifyRequest, reply: FastifyReply, streams: Set<() => void>): EventStream {
+function eventStream(request: FastifyRequest, reply: FastifyReply, streams: Set<() => void>): EventStream {
   const res = reply.raw;
   let open = false;
   let ended = false;
@@ -61,4 +66,25 @@ export function eventStream(request: FastifyRequest, reply: FastifyReply, stream
     },
     get ended() { return ended; },
   };
+}
+
+/**
+ * Serves a streaming route: HEAD gets the headers a stream would have (or the 404 `exists` throws) and
+ * no stream; GET follows (`follow` sends on the stream and returns how to stop) until the stream ends.
+ */
+export async function serveEvents(request: FastifyRequest, reply: FastifyReply, streams: Set<() => void>, route: {
+  exists(): Promise<unknown>;
+  follow(stream: EventStream): Promise<() => void>;
+}): Promise<void> {
+  if (request.method === 'HEAD') {
+    await route.exists();
+    return reply.code(200).headers(SSE_HEADERS).send();
+  }
+  const stream = eventStream(request, reply, streams);
+  try {
+    stream.onClose(await route.follow(stream));
+  } catch (err) {
+    stream.close();
+    throw err;
+  }
 }
