@@ -155,3 +155,36 @@ export function deleteButton(
   });
   return button;
 }
+
+/**
+ * Keeps a list page live: loads, redraws only when what was loaded changed (so a tick or a hover is
+ * never lost to a refresh), polls every 2 s while `busy` says something runs and every 5 s otherwise,
+ * and on a failure shows it in `problem` and tries again in 10 s. Returns the function that stops it.
+ */
+export function keepLive<T>(load: () => Promise<T>, show: (value: T) => void, busy: (value: T) => boolean, problem: HTMLElement): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  let shown = '';
+  const refresh = async () => {
+    try {
+      const value = await load();
+      if (stopped) return;
+      const now = JSON.stringify(value);
+      if (now !== shown) {
+        shown = now;
+        show(value);
+      }
+      problem.replaceChildren();
+      timer = setTimeout(refresh, busy(value) ? 2000 : 5000);
+    } catch (err) {
+      if (stopped) return;
+      problem.replaceChildren(errorBox(err));
+      timer = setTimeout(refresh, 10_000);
+    }
+  };
+  void refresh();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

@@ -2,11 +2,8 @@
 // always live (polled: quickly while any job runs, slowly otherwise, so a job submitted elsewhere
 // appears). Ticking two or more jobs opens them side by side in #/compare.
 import { api, FINISHED, type Dataset, type Epoch, type Job } from '../api.js';
-import { errorBox, fillList, h, idChip, num, percent, progressBar, shortId, statusBadge, when } from '../dom.js';
+import { fillList, h, idChip, keepLive, num, percent, progressBar, shortId, statusBadge, when } from '../dom.js';
 import { formatParam } from '../search.js';
-
-const REFRESH_MS = 2000;
-const IDLE_REFRESH_MS = 5000;
 
 export function jobsView(root: HTMLElement): () => void {
   const body = h('tbody');
@@ -40,34 +37,16 @@ export function jobsView(root: HTMLElement): () => void {
     showSelection();
   });
 
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = false;
-  let shown = '';
-
-  const refresh = async () => {
-    try {
+  return keepLive(
+    async () => {
       const [jobs, datasets] = await Promise.all([api.listJobs(), api.listDatasets()]);
-      if (stopped) return;
-      // Rebuilt only when something changed, so a tick or a hover is never lost to a refresh.
-      const now = JSON.stringify([jobs, datasets.items.map((d) => [d.id, d.name])]);
-      if (now !== shown) {
-        shown = now;
-        const names = new Map(datasets.items.map((d: Dataset) => [d.id, d.name]));
-        fillList(body, note, jobs.items.map((j) => row(j, names, selected)), jobs, 'jobs', 'No jobs yet. ', h('a', { href: '#/new' }, 'Start one'), '.');
-      }
-      problem.replaceChildren();
-      timer = setTimeout(refresh, jobs.items.some((j) => !FINISHED.includes(j.status)) ? REFRESH_MS : IDLE_REFRESH_MS);
-    } catch (err) {
-      if (stopped) return;
-      problem.replaceChildren(errorBox(err));
-      timer = setTimeout(refresh, REFRESH_MS * 5);
-    }
-  };
-  void refresh();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+      return { jobs, names: datasets.items.map((d: Dataset) => [d.id, d.name] as [string, string]) };
+    },
+    ({ jobs, names }) => fillList(body, note, jobs.items.map((j) => row(j, new Map(names), selected)), jobs, 'jobs',
+      'No jobs yet. ', h('a', { href: '#/new' }, 'Start one'), '.'),
+    ({ jobs }) => jobs.items.some((j) => !FINISHED.includes(j.status)),
+    problem,
+  );
 }
 
 function row(job: Job, names: Map<string, string>, selected: Set<string>): HTMLTableRowElement {

@@ -1,11 +1,8 @@
 // #/searches: every hyperparameter search, newest first, with its progress, its best score and the
 // epochs it spent; live like the jobs list (every 2 s while one runs, 5 s otherwise).
 import { api, SEARCH_FINISHED, type Dataset, type SearchSummary } from '../api.js';
-import { errorBox, fillList, h, idChip, progressBar, statusBadge, when } from '../dom.js';
+import { fillList, h, idChip, keepLive, progressBar, statusBadge, when } from '../dom.js';
 import { epochsLine, formatParam, formatScore, METRIC_LABEL } from '../search.js';
-
-const REFRESH_MS = 2000;
-const IDLE_REFRESH_MS = 5000;
 
 export function searchesView(root: HTMLElement): () => void {
   const body = h('tbody');
@@ -22,33 +19,16 @@ export function searchesView(root: HTMLElement): () => void {
     note,
   );
 
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = false;
-  let shown = '';
-  const refresh = async () => {
-    try {
+  return keepLive(
+    async () => {
       const [searches, datasets] = await Promise.all([api.listSearches(), api.listDatasets(500)]);
-      if (stopped) return;
-      const now = JSON.stringify([searches, datasets.items.map((d) => [d.id, d.name])]);
-      if (now !== shown) {
-        shown = now;
-        const names = new Map(datasets.items.map((d: Dataset) => [d.id, d.name]));
-        fillList(body, note, searches.items.map((s) => row(s, names)), searches, 'searches',
-          'No searches yet. ', h('a', { href: '#/searches/new' }, 'Start one'), '.');
-      }
-      problem.replaceChildren();
-      timer = setTimeout(refresh, searches.items.some((s) => !SEARCH_FINISHED.includes(s.status)) ? REFRESH_MS : IDLE_REFRESH_MS);
-    } catch (err) {
-      if (stopped) return;
-      problem.replaceChildren(errorBox(err));
-      timer = setTimeout(refresh, REFRESH_MS * 5);
-    }
-  };
-  void refresh();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+      return { searches, names: datasets.items.map((d: Dataset) => [d.id, d.name] as [string, string]) };
+    },
+    ({ searches, names }) => fillList(body, note, searches.items.map((s) => row(s, new Map(names))), searches, 'searches',
+      'No searches yet. ', h('a', { href: '#/searches/new' }, 'Start one'), '.'),
+    ({ searches }) => searches.items.some((s) => !SEARCH_FINISHED.includes(s.status)),
+    problem,
+  );
 }
 
 function row(s: SearchSummary, names: Map<string, string>): HTMLTableRowElement {
