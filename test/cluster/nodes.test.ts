@@ -3,39 +3,26 @@
 // mid-training loses nothing: the other resumes its job, bit-identical to an uninterrupted run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from '../helpers/client.js';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { blobs, toCsv } from '../helpers/data.js';
-import { clusterUrl, freshDatabase } from '../helpers/postgres.js';
+import { clusterUrl } from '../helpers/postgres.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
 describe.skipIf(!clusterUrl)('many nodes on one PostgreSQL database', () => {
-  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let cluster: Cluster;
   let apiNode: RunningServer;
-  const workers: RunningServer[] = [];
+  let workers: RunningServer[];
   let api: ReturnType<typeof client>;
   let datasetId: string;
 
-  const node = (role: 'api' | 'worker', id: string) => startServer({
-    env: {
-      DATABASE_URL: database.url, ROLE: role, NODE_ID: id, WORKERS: '1', JOB_LEASE_SECONDS: '2',
-      PROGRESS_INTERVAL_MS: '100', LOG_LEVEL: 'info',
-    },
-  });
-
   beforeAll(async () => {
-    database = await freshDatabase();
-    [apiNode, workers[0], workers[1]] = await Promise.all([node('api', 'api-1'), node('worker', 'worker-1'), node('worker', 'worker-2')]);
-    api = client(apiNode.url);
+    cluster = await startCluster({ PROGRESS_INTERVAL_MS: '100' });
+    ({ apiNode, workers, api } = cluster);
     const res = await api.post('/v1/datasets?name=blobs', toCsv(blobs(3000, 24, ['a', 'b', 'c', 'd'], 11)), { 'content-type': 'text/csv' });
     expect(res.status).toBe(201);
     datasetId = res.body.id;
   });
-  afterAll(async () => {
-    for (const s of [apiNode, ...workers]) {
-      await s?.stop('SIGKILL');
-      s?.cleanup();
-    }
-    await database?.drop();
-  });
+  afterAll(async () => cluster?.close());
 
   /** How many times each node's log says it started the job. */
   const starts = (jobId: string) => workers.map((w) => w.output().split('\n').filter((l) => l.includes(jobId) && l.includes('"event":"started"')).length);
@@ -90,7 +77,7 @@ describe.skipIf(!clusterUrl)('many nodes on one PostgreSQL database', () => {
 
   it('deleting a model on one api node stops another from serving it', async () => {
     const job = await api.waitFor((await api.post('/v1/jobs', { datasetId, epochs: 1, hidden: [{ units: 4 }], seed: 2 })).body.id, ['succeeded']);
-    const second = await node('api', 'api-2');
+    const second = await cluster.node('api', 'api-2');
     try {
       const other = client(second.url);
       const row = blobs(1, 24, ['a'], 3).features;

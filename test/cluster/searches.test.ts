@@ -4,35 +4,24 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client } from '../helpers/client.js';
-import { clusterUrl, freshDatabase } from '../helpers/postgres.js';
-import { ROOT, startServer, type RunningServer } from '../helpers/server.js';
+import type { client } from '../helpers/client.js';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { clusterUrl } from '../helpers/postgres.js';
+import { ROOT, type RunningServer } from '../helpers/server.js';
 
 describe.skipIf(!clusterUrl)('a search on many nodes', () => {
-  let database: Awaited<ReturnType<typeof freshDatabase>>;
-  let apiNode: RunningServer;
-  const workers: RunningServer[] = [];
+  let cluster: Cluster;
+  let workers: RunningServer[];
   let api: ReturnType<typeof client>;
   let datasetId: string;
 
-  const node = (role: 'api' | 'worker', id: string) => startServer({
-    env: { DATABASE_URL: database.url, ROLE: role, NODE_ID: id, WORKERS: '1', JOB_LEASE_SECONDS: '2', LOG_LEVEL: 'info' },
-  });
-
   beforeAll(async () => {
-    database = await freshDatabase();
-    [apiNode, workers[0], workers[1]] = await Promise.all([node('api', 'api-1'), node('worker', 'worker-1'), node('worker', 'worker-2')]);
-    api = client(apiNode.url);
+    cluster = await startCluster();
+    ({ workers, api } = cluster);
     const csv = readFileSync(join(ROOT, 'test/fixtures/breast-cancer-train.csv'), 'utf8');
     datasetId = (await api.post('/v1/datasets?name=bc&target=label&task=classification', csv, { 'content-type': 'text/csv' })).body.id;
   });
-  afterAll(async () => {
-    for (const s of [apiNode, ...workers]) {
-      await s?.stop('SIGKILL');
-      s?.cleanup();
-    }
-    await database?.drop();
-  });
+  afterAll(async () => cluster?.close());
 
   const search = () => api.post('/v1/searches', {
     datasetId, base: { epochs: 27, validationSplit: 0.2, batchSize: 4 },
