@@ -1,14 +1,12 @@
 // The dashboard in a real browser (headless Chromium from Debian's package, driven by playwright-core)
 // against the real service: a job started from the form draws its curves epoch by epoch, live, until
 // it succeeds; API errors appear in the API's words; with API_KEY the page asks for the key once.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, HAS_CHROMIUM, launchChromium, watchForErrors } from '../helpers/browser.js';
 import { ROOT, startServer, type RunningServer } from '../helpers/server.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
 if (!HAS_CHROMIUM) {
   console.warn(`test/dashboard/browser.test.ts is skipped: ${CHROMIUM} is missing (Debian: apt-get install -y chromium)`);
 }
@@ -36,14 +34,6 @@ async function upload(server: RunningServer, csv: string, name: string, headers:
   });
   expect(res.status, await res.clone().text()).toBe(201);
   return (await res.json()) as { id: string; rows: number };
-}
-
-/** Console errors and uncaught exceptions, CSP violations among them: the page should have none. */
-function watchForErrors(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  return problems;
 }
 
 interface Sample { t: number; status: string | null; epoch: number; loss: number; metric: number }
@@ -75,15 +65,8 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist/public/app.js')) || !existsSync(join(ROOT, 'dist/public/index.html'))) {
-      throw new Error('dist/public is not built: run `npm run build` first (npm test does)');
-    }
     mkdirSync(join(ROOT, 'test-output'), { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => { await browser?.close(); });
 

@@ -4,38 +4,15 @@
 // cloned), and a diverged job whose numbers stay inside their cells. Each test writes a screenshot to
 // test-output/screenshots/ (and to SCREENSHOTS_DIR too when set: `SCREENSHOTS_DIR=docs/screenshots`
 // refreshes the ones the README shows).
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startServer, type RunningServer } from '../helpers/server.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
+import { api, blobsCsv as blobs, HAS_CHROMIUM, launchChromium, shot, watchForErrors as watch } from '../helpers/browser.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
 
 /** Three seeded Gaussian blobs in two features, named classes: a small, quick classification table. */
-function blobsCsv(rows: number, seed = 3): string {
-  let s = seed;
-  const random = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const centres = [[0, 0], [3, 3], [-3, 3]];
-  const names = ['red', 'green', 'blue'];
-  const lines = ['x1,x2,colour'];
-  for (let i = 0; i < rows; i++) {
-    const k = i % 3;
-    lines.push(`${(centres[k][0] + (random() - 0.5) * 2.5).toFixed(3)},${(centres[k][1] + (random() - 0.5) * 2.5).toFixed(3)},${names[k]}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
+const blobsCsv = (rows: number) => blobs(rows, { seed: 3, d: 3, spread: 2.5 });
 
 interface Job { id: string; status: string; modelId: string | null; error: { code: string } | null; spec: Record<string, unknown>; metrics: Record<string, unknown> | null }
-
-async function api<T>(server: RunningServer, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${server.url}${path}`, {
-    method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
 
 async function finished(server: RunningServer, id: string): Promise<Job> {
   for (let i = 0; i < 600; i++) {
@@ -50,24 +27,7 @@ async function finished(server: RunningServer, id: string): Promise<Job> {
  * Console errors and uncaught exceptions. A 404 from GET …/evaluations is expected while the service
  * does not keep evaluations (the page then shows only fresh ones), so that one is let through.
  */
-function watchForErrors(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    if (/\/evaluations$/.test(m.location().url) && /404/.test(m.text())) return;
-    problems.push(`console: ${m.text()} (${m.location().url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  return problems;
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  const dirs = [join(ROOT, 'test-output/screenshots'), ...(process.env.SCREENSHOTS_DIR ? [join(ROOT, process.env.SCREENSHOTS_DIR)] : [])];
-  for (const dir of dirs) {
-    mkdirSync(dir, { recursive: true });
-    await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
-  }
-}
+const watchForErrors = (page: Page) => watch(page, (m) => /\/evaluations$/.test(m.location().url) && /404/.test(m.text()));
 
 /** The elements whose content is wider than their box: text spilling out of a cell. */
 function overflowing(page: Page, selector: string): Promise<string[]> {
@@ -84,12 +44,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard pages in Chromium', () => {
   let jobB: Job;
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist/public/app.js'))) throw new Error('dist/public is not built: run `npm run build` first');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     server = await startServer({ env: { WORKERS: '1' } });
     const uploaded = await fetch(`${server.url}/v1/datasets?name=blobs`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: blobsCsv(300) });
     expect(uploaded.status).toBe(201);

@@ -3,28 +3,15 @@
 // order and sorts by any column, whose chart draws every trial's curve, and whose Use best model lands on
 // the best trial's model; a refused search shows the API's words; Cancel asks first. Screenshots go to
 // test-output/screenshots/ (and SCREENSHOTS_DIR when set, as in pages.test.ts).
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startServer, type RunningServer } from '../helpers/server.js';
+import { api, blobsCsv as blobs, HAS_CHROMIUM, launchChromium, shot, watchForErrors as watch } from '../helpers/browser.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAS_CHROMIUM = existsSync(CHROMIUM);
 const EPOCHS = 6;
 
 /** Three seeded, overlapping Gaussian blobs: quick to train, and the trials' scores differ. */
-function blobsCsv(rows: number, seed = 5): string {
-  let s = seed;
-  const random = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const centres = [[0, 0], [2, 2], [-2, 2]];
-  const lines = ['x1,x2,colour'];
-  for (let i = 0; i < rows; i++) {
-    const k = i % 3;
-    lines.push(`${(centres[k][0] + (random() - 0.5) * 4).toFixed(3)},${(centres[k][1] + (random() - 0.5) * 4).toFixed(3)},${['red', 'green', 'blue'][k]}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
+const blobsCsv = (rows: number) => blobs(rows, { seed: 5, d: 2, spread: 4 });
 
 interface Trial { index: number; jobId: string; params: Record<string, unknown>; score: number | null; epochs: number; status: string; stopReason: string | null; modelId: string | null }
 interface Search {
@@ -32,32 +19,8 @@ interface Search {
   best: { index: number; modelId: string | null; jobId: string } | null; progress: { finished: number; total: number };
 }
 
-async function api<T>(server: RunningServer, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${server.url}${path}`, {
-    method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
 /** Console errors and uncaught exceptions; `expected` lets through the refusal a test provokes. */
-function watchForErrors(page: Page, expected?: RegExp): string[] {
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error' || (expected && expected.test(m.text()))) return;
-    problems.push(`console: ${m.text()} (${m.location().url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  return problems;
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  const dirs = [join(ROOT, 'test-output/screenshots'), ...(process.env.SCREENSHOTS_DIR ? [join(ROOT, process.env.SCREENSHOTS_DIR)] : [])];
-  for (const dir of dirs) {
-    mkdirSync(dir, { recursive: true });
-    await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
-  }
-}
+const watchForErrors = (page: Page, expected?: RegExp) => watch(page, (m) => expected?.test(m.text()) ?? false);
 
 /** The leaderboard's rows, top to bottom, as trial indexes. */
 const order = (page: Page) => page.locator('#leaderboard tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-trial'))));
@@ -68,12 +31,7 @@ describe.skipIf(!HAS_CHROMIUM)('search pages in Chromium', () => {
   let datasetId: string;
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist/public/app.js'))) throw new Error('dist/public is not built: run `npm run build` first');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     server = await startServer({ env: { WORKERS: '2' } });
     const uploaded = await fetch(`${server.url}/v1/datasets?name=blobs`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: blobsCsv(300) });
     expect(uploaded.status).toBe(201);
