@@ -188,3 +188,18 @@ export function keepLive<T>(load: () => Promise<T>, show: (value: T) => void, bu
     clearTimeout(timer);
   };
 }
+
+/** A button that asks first, then runs `action`, disabled meanwhile; a failure shows in `problem`. */
+export function confirmedAction(button: HTMLButtonElement, question: string, action: () => Promise<void>, problem: HTMLElement): void {
+  button.addEventListener('click', async () => {
+    if (!confirm(question)) return;
+    button.disabled = true;
+    try {
+      await action();
+    } catch (err) {
+      problem.replaceChildren(errorBox(err));
+    } finally {
+      button.disabled = false;
+    }
+  });
+}

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, HAS_CHROMIUM, launchChromium, watchForErrors } from '../helpers/browser.js';
+import { CHROMIUM, HAS_CHROMIUM, launchChromium, upload, watchForErrors } from '../helpers/browser.js';
 import { ROOT, startServer, type RunningServer } from '../helpers/server.js';
 if (!HAS_CHROMIUM) {
   console.warn(`test/dashboard/browser.test.ts is skipped: ${CHROMIUM} is missing (Debian: apt-get install -y chromium)`);
@@ -26,14 +26,6 @@ function spiralsCsv(rows: number, seed = 7): string {
     lines.push(`${(t * Math.cos(angle)).toFixed(3)},${(t * Math.sin(angle)).toFixed(3)},${'abc'[arm]}`);
   }
   return `${lines.join('\n')}\n`;
-}
-
-async function upload(server: RunningServer, csv: string, name: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${server.url}/v1/datasets?name=${name}`, {
-    method: 'POST', headers: { 'content-type': 'text/csv', ...headers }, body: csv,
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  return (await res.json()) as { id: string; rows: number };
 }
 
 interface Sample { t: number; status: string | null; epoch: number; loss: number; metric: number }

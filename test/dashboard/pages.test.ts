@@ -6,7 +6,7 @@
 // refreshes the ones the README shows).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, blobsCsv as blobs, HAS_CHROMIUM, launchChromium, shot, watchForErrors as watch } from '../helpers/browser.js';
+import { api, blobsCsv as blobs, HAS_CHROMIUM, launchChromium, shot, upload, watchForErrors as watch } from '../helpers/browser.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
 /** Three seeded Gaussian blobs in two features, named classes: a small, quick classification table. */
@@ -46,9 +46,7 @@ describe.skipIf(!HAS_CHROMIUM)('dashboard pages in Chromium', () => {
   beforeAll(async () => {
     browser = await launchChromium();
     server = await startServer({ env: { WORKERS: '1' } });
-    const uploaded = await fetch(`${server.url}/v1/datasets?name=blobs`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: blobsCsv(300) });
-    expect(uploaded.status).toBe(201);
-    datasetId = ((await uploaded.json()) as { id: string }).id;
+    datasetId = (await upload(server, blobsCsv(300), 'blobs')).id;
     // Two runs that differ in optimizer and learning rate, for the model and compare pages.
     const a = await api<Job>(server, 'POST', '/v1/jobs', {
       datasetId, hidden: [{ units: 16, activation: 'tanh' }], epochs: 12, batchSize: 16, seed: 1, validationSplit: 0.2,

@@ -5,7 +5,7 @@
 // test-output/screenshots/ (and SCREENSHOTS_DIR when set, as in pages.test.ts).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, blobsCsv as blobs, HAS_CHROMIUM, launchChromium, shot, watchForErrors as watch } from '../helpers/browser.js';
+import { api, blobsCsv as blobs, HAS_CHROMIUM, launchChromium, shot, upload, watchForErrors as watch } from '../helpers/browser.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
 const EPOCHS = 6;
@@ -33,9 +33,7 @@ describe.skipIf(!HAS_CHROMIUM)('search pages in Chromium', () => {
   beforeAll(async () => {
     browser = await launchChromium();
     server = await startServer({ env: { WORKERS: '2' } });
-    const uploaded = await fetch(`${server.url}/v1/datasets?name=blobs`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: blobsCsv(300) });
-    expect(uploaded.status).toBe(201);
-    datasetId = ((await uploaded.json()) as { id: string }).id;
+    datasetId = (await upload(server, blobsCsv(300), 'blobs')).id;
   });
   afterAll(async () => {
     await browser?.close();

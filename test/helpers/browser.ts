@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { ROOT, type RunningServer } from './server.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -27,6 +28,15 @@ export async function api<T>(server: RunningServer, method: string, path: string
   });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** Uploads a CSV as a dataset (a 201, or the test fails with the answer). */
+export async function upload(server: RunningServer, csv: string, name: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${server.url}/v1/datasets?name=${name}`, {
+    method: 'POST', headers: { 'content-type': 'text/csv', ...headers }, body: csv,
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return (await res.json()) as { id: string; rows: number };
 }
 
 /** Console errors and uncaught exceptions (CSP violations among them), but those `allowed` lets through. */

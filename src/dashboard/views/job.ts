@@ -3,7 +3,7 @@
 // is not a blank page) and every change of status.
 import { api, ApiError, FINISHED, type Dataset, type Epoch, type Job, type Progress } from '../api.js';
 import { lineChart, type CurveChart, type LineChart } from '../chart.js';
-import { append, copyButton, errorBox, h, idChip, num, percent, progressBar, seconds, statusBadge, when } from '../dom.js';
+import { append, confirmedAction, copyButton, errorBox, h, idChip, num, percent, progressBar, seconds, statusBadge, when } from '../dom.js';
 import { formatParam } from '../search.js';
 import { followJob } from '../stream.js';
 import { COLOR, makeCharts } from './curves.js';
@@ -112,18 +112,10 @@ export function jobView(root: HTMLElement, id: string): () => void {
     render();
   };
 
-  cancel.addEventListener('click', async () => {
-    if (!confirm(`Cancel job ${id}? Training stops; the best model so far is not kept.`)) return;
-    cancel.disabled = true;
-    try {
-      job = await api.cancelJob(id);
-      render();
-    } catch (err) {
-      problem.replaceChildren(errorBox(err));
-    } finally {
-      cancel.disabled = false;
-    }
-  });
+  confirmedAction(cancel, `Cancel job ${id}? Training stops; the best model so far is not kept.`, async () => {
+    job = await api.cancelJob(id);
+    render();
+  }, problem);
 
   void (async () => {
     try {

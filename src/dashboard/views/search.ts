@@ -3,7 +3,7 @@
 // trial marked), every trial's validation curve on one chart, Use best model and Cancel.
 import { api, SEARCH_FINISHED, type Epoch, type Search, type Trial } from '../api.js';
 import { lineChart, type LineChart } from '../chart.js';
-import { append, copyButton, errorBox, h, idChip, num, progressBar, statusBadge, when } from '../dom.js';
+import { append, confirmedAction, copyButton, errorBox, h, idChip, num, progressBar, statusBadge, when } from '../dom.js';
 import {
   describeEntry, epochsLine, formatParam, formatScore, METRIC_LABEL, metricValue, nextOrder, ranked, sortTrials,
   type TrialColumn, type TrialOrder,
@@ -158,18 +158,10 @@ export function searchView(root: HTMLElement, id: string): () => void {
     }
   };
 
-  cancel.addEventListener('click', async () => {
-    if (!confirm(`Cancel search ${id}? Its queued and running trials stop; finished trials keep their models.`)) return;
-    cancel.disabled = true;
-    try {
-      search = await api.cancelSearch(id);
-      render();
-    } catch (err) {
-      problem.replaceChildren(errorBox(err));
-    } finally {
-      cancel.disabled = false;
-    }
-  });
+  confirmedAction(cancel, `Cancel search ${id}? Its queued and running trials stop; finished trials keep their models.`, async () => {
+    search = await api.cancelSearch(id);
+    render();
+  }, problem);
 
   void refresh();
   return () => {
