@@ -195,11 +195,13 @@ export interface SearchStore<S extends StoredSpec = StoredSpec, P = unknown> {
   /** The trials in index order, with their records at `epochs`. */
   trials(id: string, epochs: number[]): Promise<TrialState<S>[]>;
   /**
-   * One decision pass, serialised per search across nodes: reads the trials (records at `epochs`), asks
-   * `plan` what changes and applies it, all in one transaction, so no decision is taken twice. Null when
-   * the search is unknown or no longer running.
+   * One decision pass, serialised per search across nodes: reads the search and its trials (their
+   * records at the epochs `epochs` names for it), asks `plan` what changes and applies it, all in one
+   * transaction, so no decision is taken twice. Null when the search is unknown or no longer running.
    */
-  advance(id: string, epochs: number[], plan: (search: SearchRecord<P>, trials: TrialState<S>[]) => SearchPlan): Promise<SearchPlan | null>;
+  advance(
+    id: string, epochs: (search: SearchRecord<P>) => number[], plan: (search: SearchRecord<P>, trials: TrialState<S>[]) => SearchPlan,
+  ): Promise<SearchPlan | null>;
   /** Ends a running search as cancelled and cancels its trials still queued or running (their ids). Null if it was not running. */
   cancel(id: string): Promise<string[] | null>;
 }

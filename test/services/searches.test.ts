@@ -129,7 +129,7 @@ describe('a trial on the pool', () => {
       const spec = resolveSpec(jobRequest(dataset.id, { epochs: 6, validationSplit: 0.2, hidden: [{ units: 4 }], seed: 1 }), dataset, () => 1);
       const search = await s.store.searches.create({ name: null, datasetId: dataset.id, spec: {} }, [{ spec, params: {} }]);
       const [{ job }] = await s.store.searches.trials(search.id, []);
-      const release = (pauseAt: number) => s.store.searches.advance(search.id, [], () => ({ release: [{ jobId: job.id, pauseAt }], halve: [], finish: null }));
+      const release = (pauseAt: number) => s.store.searches.advance(search.id, () => [], () => ({ release: [{ jobId: job.id, pauseAt }], halve: [], finish: null }));
       const pausedAt = async (epoch: number) => {
         for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
           const now = (await s.store.jobs.get(job.id))!;

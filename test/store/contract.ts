@@ -394,7 +394,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
         // Held trials do not count against the queue's limit.
         expect(await store.jobs.create(spec(), 1)).not.toBeNull();
 
-        const applied = await store.searches.advance(search.id, [], (s, t) => {
+        const applied = await store.searches.advance(search.id, () => [], (s, t) => {
           expect(s.id).toBe(search.id);
           return { ...noChange, release: [{ jobId: t[1].job.id, pauseAt: 2 }] };
         });
@@ -411,7 +411,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       it('pauses a trial at its rung with its model aside; halving ends it succeeded with that model, releasing sends it to the back of the queue', async () => {
         const search = await trialsOf(2);
         const [a, b] = (await store.searches.trials(search.id, [])).map((t) => t.job.id);
-        await store.searches.advance(search.id, [], () => ({ ...noChange, release: [{ jobId: a, pauseAt: 1 }, { jobId: b, pauseAt: 1 }] }));
+        await store.searches.advance(search.id, () => [], () => ({ ...noChange, release: [{ jobId: a, pauseAt: 1 }, { jobId: b, pauseAt: 1 }] }));
         for (const id of [a, b]) {
           expect((await store.jobs.claim(NODE, LEASE))!.id).toBe(id);
           expect(await store.jobs.recordEpoch(id, NODE, { ...epoch(1), valAccuracy: id === a ? 0.9 : 0.5 }, 100, new Uint8Array([7]))).toBe(true);
@@ -424,7 +424,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
         expect(trials.map((t) => [t.at.get(1)?.valAccuracy, t.at.has(5)])).toEqual([[0.9, false], [0.5, false]]);
 
         const later = await create(); // queued after the trials began
-        await store.searches.advance(search.id, [1], () => ({ release: [{ jobId: a, pauseAt: null }], halve: [b], finish: null }));
+        await store.searches.advance(search.id, () => [1], () => ({ release: [{ jobId: a, pauseAt: null }], halve: [b], finish: null }));
         const halved = (await store.jobs.get(b))!;
         expect(halved).toMatchObject({ status: 'succeeded', stopReason: 'halved', held: null, progress: 1 });
         expect(await store.models.bytes(halved.modelId!)).toEqual(new Uint8Array([2]));
@@ -438,17 +438,17 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
         expect(await store.jobs.checkpoint(a)).toEqual({ epoch: 1, state: new Uint8Array([7]) });
         expect(await store.jobs.succeed(a, NODE, model, 'completed')).toEqual(expect.any(String));
         // A decision on a trial no longer paused changes nothing.
-        await store.searches.advance(search.id, [], () => ({ release: [], halve: [b], finish: 'succeeded' }));
+        await store.searches.advance(search.id, () => [], () => ({ release: [], halve: [b], finish: 'succeeded' }));
         expect((await store.jobs.get(b))!.modelId).toBe(halved.modelId);
         expect(await store.searches.get(search.id)).toMatchObject({ status: 'succeeded', finishedAt: expect.any(String) });
-        expect(await store.searches.advance(search.id, [], () => { throw new Error('not asked once finished'); })).toBeNull();
+        expect(await store.searches.advance(search.id, () => [], () => { throw new Error('not asked once finished'); })).toBeNull();
         expect(await store.searches.running()).toEqual([]);
       });
 
       it('cancels a running search with its queued, held and running trials, once', async () => {
         const search = await trialsOf(3);
         const ids = (await store.searches.trials(search.id, [])).map((t) => t.job.id);
-        await store.searches.advance(search.id, [], () => ({ ...noChange, release: [{ jobId: ids[0], pauseAt: null }] }));
+        await store.searches.advance(search.id, () => [], () => ({ ...noChange, release: [{ jobId: ids[0], pauseAt: null }] }));
         await store.jobs.claim(NODE, LEASE);
         expect((await store.searches.cancel(search.id))!.sort()).toEqual([...ids].sort());
         for (const id of ids) expect(await store.jobs.get(id)).toMatchObject({ status: 'cancelled', held: null });

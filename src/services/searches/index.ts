@@ -16,7 +16,7 @@ import { applyParams, describeParams, grid, gridSize, random, type Params } from
 import { MAX_TRIALS, type SearchRequest, type SearchSpec } from './spec.js';
 
 /** Bus channel: the search changed (tell its followers). Trials that pause or end say so on the jobs' trial channel. */
-export const SEARCH_CHANNELS = { changed: 'search_changed' } as const;
+const SEARCH_CHANNELS = { changed: 'search_changed' } as const;
 
 export interface SearchView extends Omit<SearchSpec, 'halving'> {
   id: string;
@@ -147,10 +147,7 @@ export function createSearchService(deps: { config: Config; store: Store<JobSpec
 
   /** One decision pass; what it changed goes to the workers (trials to claim) and to followers. */
   async function decide(id: string): Promise<void> {
-    const search = await searches.get(id);
-    if (!search || search.status !== 'running') return;
-    const spec = search.spec as SearchSpec;
-    const done = await searches.advance(id, spec.halving?.rungs ?? [], (s, trials) => plan(s.spec as SearchSpec, trials));
+    const done = await searches.advance(id, (s) => (s.spec as SearchSpec).halving?.rungs ?? [], (s, trials) => plan(s.spec as SearchSpec, trials));
     if (!done || (done.release.length === 0 && done.halve.length === 0 && !done.finish)) return;
     if (done.halve.length) log.info({ searchId: id, event: 'halved', jobIds: done.halve }, 'trials stopped at their rung');
     if (done.finish) log.info({ searchId: id, event: 'finished', status: done.finish }, 'search finished');

@@ -82,7 +82,8 @@ export function createSearchStore<S extends StoredSpec = StoredSpec, P = unknown
         // The row lock is the turn: another node's pass on this search waits here and then reads what this one wrote.
         const { rows } = await query<SearchRow>(c, 'SELECT * FROM searches WHERE id = $1 FOR UPDATE', [id]);
         if (!rows[0] || rows[0].status !== 'running') return null;
-        const decided = plan(toSearch<P>(rows[0]), await readTrials<S>(c, id, epochs));
+        const search = toSearch<P>(rows[0]);
+        const decided = plan(search, await readTrials<S>(c, id, epochs(search)));
         const at = now();
         for (const jobId of decided.halve) {
           const paused = await query<{ fields: Omit<NewModel, 'bytes'>; bytes: Buffer; dataset_id: string | null }>(c, `SELECT p.fields,

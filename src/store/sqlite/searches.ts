@@ -78,10 +78,13 @@ export function createSearchStore<S extends StoredSpec = StoredSpec, P = unknown
     return toSearch<P>(selectOne.get(id) as SearchRow);
   });
 
-  const advance = db.transaction((id: string, epochs: number[], plan: (s: SearchRecord<P>, t: TrialState<S>[]) => SearchPlan) => {
+  const advance = db.transaction((
+    id: string, epochs: (s: SearchRecord<P>) => number[], plan: (s: SearchRecord<P>, t: TrialState<S>[]) => SearchPlan,
+  ) => {
     const row = selectOne.get(id) as SearchRow | undefined;
     if (!row || row.status !== 'running') return null;
-    const decided = plan(toSearch<P>(row), trials(id, epochs));
+    const search = toSearch<P>(row);
+    const decided = plan(search, trials(id, epochs(search)));
     const at = now();
     for (const jobId of decided.halve) {
       const paused = selectPaused.get(jobId, id) as { fields: string; bytes: Buffer; dataset_id: string | null } | undefined;
