@@ -6,7 +6,7 @@
 //   --reference  also time the plain TypeScript oracle (slow; one short run per shape)
 import { parseArgs } from 'node:util';
 import { createReferenceKernels, gatherRowsReference, sgdUpdateReference } from '../src/engine/kernels/reference.js';
-import { createWasmKernels } from '../src/engine/kernels/wasm.js';
+import { createWasmKernels, wasmFmaSupported } from '../src/engine/kernels/wasm.js';
 import type { Kernels } from '../src/engine/kernels/types.js';
 
 interface Shape { label: string; transA: boolean; transB: boolean; M: number; N: number; K: number }
@@ -98,9 +98,14 @@ for (const s of shapes) {
   const row: Record<string, string | number> = {
     shape: `${s.label} (${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'} ${s.M}×${s.N}×${s.K})`,
   };
-  const wasm = time(kernelRunner(createWasmKernels(), s), seconds);
-  row['wasm best'] = gflops(flops, wasm.best);
-  row['wasm median'] = gflops(flops, wasm.median);
+  const wasm = time(kernelRunner(createWasmKernels('simd'), s), seconds);
+  row['wasm-simd best'] = gflops(flops, wasm.best);
+  row['wasm-simd median'] = gflops(flops, wasm.median);
+  if (wasmFmaSupported()) {
+    const fma = time(kernelRunner(createWasmKernels('fma'), s), seconds);
+    row['wasm-fma best'] = gflops(flops, fma.best);
+    row['wasm-fma median'] = gflops(flops, fma.median);
+  }
   if (tf) {
     const peer = time(tfjsRunner(tf, s), seconds);
     row['tfjs best'] = gflops(flops, peer.best);

@@ -4,7 +4,7 @@
 // Inputs are x/255 in [0, 1] for both (ours through TrainingData mean 0, std 255).
 //
 //   npm run bench -- --hidden 128 --batch 32 --epochs 1 [--json] [--peer tfjs|torch] [--threads N]
-//     [--activation relu] [--lr 0.01] [--momentum 0.9] [--seed 1] [--kernel auto|wasm-simd|reference]
+//     [--activation relu] [--lr 0.01] [--momentum 0.9] [--seed 1] [--kernel auto|wasm-fma|wasm-simd|reference]
 //     [--data DIR with the four IDX files, gzipped or not; default /usr/share/datasets/fashion-mnist]
 //
 // samplesPerSec = training rows × epochs / training wall time (data loading and the test-set
@@ -299,7 +299,7 @@ function positive(name: string, value: string, integer: boolean): number {
   return n;
 }
 if (!['relu', 'tanh', 'sigmoid'].includes(opts.activation)) throw new Error(`--activation must be relu, tanh or sigmoid, got ${opts.activation}`);
-if (!['auto', 'wasm-simd', 'reference'].includes(opts.kernel)) throw new Error(`--kernel must be auto, wasm-simd or reference, got ${opts.kernel}`);
+if (!['auto', 'wasm-fma', 'wasm-simd', 'reference'].includes(opts.kernel)) throw new Error(`--kernel must be auto, wasm-fma, wasm-simd or reference, got ${opts.kernel}`);
 if (opts.peer !== undefined && opts.peer !== 'tfjs' && opts.peer !== 'torch') throw new Error(`--peer must be tfjs or torch, got ${opts.peer}`);
 const momentum = Number(opts.momentum);
 if (!(momentum >= 0 && momentum < 1)) throw new Error(`--momentum must be in [0, 1), got ${opts.momentum}`);

@@ -1,5 +1,5 @@
 // Builds everything `npm start` and the tests need, from source in this repository:
-// 1. the WebAssembly SIMD kernel (AssemblyScript → src/engine/kernels/gemm.wasm, then copied to dist),
+// 1. the WebAssembly SIMD kernels (AssemblyScript → src/engine/kernels/gemm.wasm and gemm-fma.wasm, then copied to dist),
 // 2. the TypeScript service (tsc → dist/),
 // 3. the dashboard (esbuild → dist/public/).
 // Each step is skipped when its outputs are newer than its inputs, so a second build is quick.
@@ -24,18 +24,25 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit'
 
 // 1. WebAssembly kernel
 const asmSrc = join(root, 'src/engine/kernels/assembly');
-const wasmOut = join(root, 'src/engine/kernels/gemm.wasm');
-if (existsSync(join(asmSrc, 'index.ts')) && stale([wasmOut], [asmSrc, join(root, 'asconfig.json')])) {
-  run(bin('asc'), ['src/engine/kernels/assembly/index.ts', '--config', 'asconfig.json', '--target', 'release']);
+// Two targets of one source: gemm.wasm (SIMD) and gemm-fma.wasm (relaxed SIMD's fused multiply-add).
+const wasmTargets = { release: 'gemm.wasm', fma: 'gemm-fma.wasm' };
+for (const [target, file] of Object.entries(wasmTargets)) {
+  const out = join(root, 'src/engine/kernels', file);
+  if (existsSync(join(asmSrc, 'index.ts')) && stale([out], [asmSrc, join(root, 'asconfig.json')])) {
+    run(bin('asc'), ['src/engine/kernels/assembly/index.ts', '--config', 'asconfig.json', '--target', target]);
+  }
 }
 
 // 2. TypeScript
 if (stale([join(root, 'dist/server.js')], [join(root, 'src'), join(root, 'tsconfig.json')])) {
   run(bin('tsc'), ['-p', 'tsconfig.json']);
 }
-if (existsSync(wasmOut)) {
-  mkdirSync(join(root, 'dist/engine/kernels'), { recursive: true });
-  cpSync(wasmOut, join(root, 'dist/engine/kernels/gemm.wasm'));
+for (const file of Object.values(wasmTargets)) {
+  const out = join(root, 'src/engine/kernels', file);
+  if (existsSync(out)) {
+    mkdirSync(join(root, 'dist/engine/kernels'), { recursive: true });
+    cpSync(out, join(root, 'dist/engine/kernels', file));
+  }
 }
 
 // 3. Dashboard

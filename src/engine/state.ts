@@ -125,6 +125,21 @@ export function savedThreads(bytes: Uint8Array): number {
 }
 
 /**
+ * The kernel a saved run computed on ('wasm-fma', 'wasm-simd', 'reference'), or null for a state from
+ * before kernels were recorded, or that does not decode (decodeState then says why). A run resumes bit
+ * for bit only on that kernel.
+ */
+export function savedKernel(bytes: Uint8Array): string | null {
+  try {
+    const r = byteReader(bytes, MAGIC, [1, VERSION], 'invalid_state', 'training state');
+    const kernel = (JSON.parse(r.text('identity')) as { kernel?: unknown }).kernel;
+    return typeof kernel === 'string' ? kernel : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Decodes state bytes and checks they were saved by a run identical to `identity` (epochs aside), on
  * the same kernel: the kernels round differently, so a run resumed on another would not be the same run.
  */

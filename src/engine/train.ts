@@ -5,7 +5,7 @@
 import { reserve } from './arena.js';
 import { costFor } from './costs.js';
 import { EngineError, invalidData } from './errors.js';
-import { createKernels, type Kernels } from './kernels/index.js';
+import { createKernels, kernelAvailable, kernelMissing, type KernelChoice, type Kernels } from './kernels/index.js';
 import type { Gemm } from './layers.js';
 import {
   regression_metrics, tally_classes, tally_create, tally_regression, tally_reset, total_sum_of_squares, type Tally,
@@ -21,7 +21,7 @@ import { rng_seed, rng_shuffle, type RngState } from './rng.js';
 import {
   canonicalNetwork, paramLayout, resolveTraining, validateData, validateNetwork, validateTraining, type ResolvedTraining,
 } from './spec.js';
-import { decodeState, encodeState, savedInputScaling, type RunIdentity } from './state.js';
+import { decodeState, encodeState, savedInputScaling, savedKernel, type RunIdentity } from './state.js';
 import type { EpochMetrics, NetworkSpec, TrainingData, TrainingSpec } from './types.js';
 
 export interface RunEpochHooks {
@@ -34,7 +34,10 @@ export interface RunEpochHooks {
 }
 
 export interface TrainerOptions {
-  /** Defaults to createKernels(); a kernel instance serves one trainer (its arena is reserved once). */
+  /**
+   * Defaults to the kernel `state` was written by when resuming, else to createKernels(); a kernel
+   * instance serves one trainer (its arena is reserved once).
+   */
   kernels?: Kernels;
   /** Bytes from saveState(): continue that run instead of starting a new one. */
   state?: Uint8Array;
@@ -112,6 +115,20 @@ export function split_rows(rows: number, fraction: number, rng: RngState): { tra
 }
 
 /**
+ * The kernel a trainer computes on: a resumed run continues on the one it began on (the kernels round
+ * differently, so only that one continues the run bit for bit), a new run takes the fastest here.
+ */
+function kernelsFor(state: Uint8Array | undefined): Kernels {
+  const saved = state === undefined ? null : savedKernel(state);
+  if (saved === null) return createKernels();
+  if (!kernelAvailable(saved)) {
+    throw new EngineError('invalid_state', 'kernel', `this training state was written by the ${JSON.stringify(saved)} ` +
+      `kernel, which cannot run here: ${kernelMissing(saved)}`);
+  }
+  return createKernels(saved as KernelChoice);
+}
+
+/**
  * What a saved state must agree with to be resumed here: all but epochs, which a resumed run may
  * extend, and the kernel, whose rounding is part of the trajectory.
  */
@@ -161,7 +178,7 @@ export function createTrainer(
   const inputScaling: InputScaling = data.mean === null ? 'none'
     : options.state !== undefined && savedInputScaling(options.state) === 'standard' ? 'standard' : 'robust';
   const inputStd = inputScaling === 'robust' ? robust_std(data.x, data.rows, nIn, data.std!) : data.std;
-  const kernels = options.kernels ?? createKernels();
+  const kernels = options.kernels ?? kernelsFor(options.state);
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
     throw new EngineError('invalid_spec', 'threads', `threads must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`);

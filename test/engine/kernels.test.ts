@@ -1,7 +1,13 @@
-// The wasm-simd kernel against the reference oracle: every transpose combination, ragged and
-// engine-sized shapes, α and β, and the arena contract the engine relies on.
+// The wasm kernels against the reference oracle: every transpose combination, ragged and
+// engine-sized shapes, α and β, and the arena contract the engine relies on. The gemm checks run on
+// both builds (wasm-simd, and wasm-fma where it fuses); the rest of the module is one source.
+import { readFileSync } from 'node:fs';
+import { arch } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { createKernels, createReferenceKernels, createWasmKernels, wasmSimdSupported } from '../../src/engine/kernels/index.js';
+import {
+  createKernels, createReferenceKernels, createWasmKernels, kernelAvailable, wasmFmaSupported, wasmSimdSupported,
+} from '../../src/engine/kernels/index.js';
+import type { WasmVariant } from '../../src/engine/kernels/wasm.js';
 import { adamUpdateReference, gatherRowsReference, gemmReference, sgdUpdateReference } from '../../src/engine/kernels/reference.js';
 import { rng } from '../helpers/data.js';
 
@@ -21,10 +27,10 @@ interface Case { transA: boolean; transB: boolean; M: number; N: number; K: numb
  * |Δc| ≤ (K + 2)·u·(|α|·Σₖ|a·b| + |β·c|) + a few ulps for the final rounding.
  * Also checks that the 16 floats either side of C, and A and B themselves, are left alone.
  */
-function check({ transA, transB, M, N, K, alpha, beta }: Case, seed = 1): void {
+function check(variant: WasmVariant, { transA, transB, M, N, K, alpha, beta }: Case, seed = 1): void {
   const rnd = random(seed + M * 7919 + N * 104729 + K * 31);
   const guard = 16;
-  const kernels = createWasmKernels();
+  const kernels = createWasmKernels(variant);
   const [A, B, Cwide] = kernels.arena([M * K, K * N, M * N + 2 * guard]);
   const C = Cwide.subarray(guard, guard + M * N);
   for (let i = 0; i < A.length; i++) A[i] = rnd();
@@ -67,7 +73,51 @@ const combos = [
   [true, true],
 ] as const;
 
-describe('wasm-simd gemm agrees with the reference', () => {
+/** The CPU has a fused multiply-add V8 can use: x86-64's FMA3 (the `fma` flag), or any arm64. */
+function cpuHasFma(): boolean {
+  if (arch() === 'arm64') return true;
+  try {
+    return /^flags\s*:.*\bfma\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('the wasm-fma kernel', () => {
+  it('is offered exactly where the CPU fuses multiply and add', () => {
+    expect(wasmFmaSupported()).toBe(cpuHasFma());
+    expect(kernelAvailable('wasm-fma')).toBe(wasmFmaSupported());
+  });
+
+  // Σₖ a·b over k = 0, 1 where the second product, (1 + 2⁻¹²)² = 1 + 2⁻¹¹ + 2⁻²⁴, rounds to 1 + 2⁻¹¹
+  // on its own and the first cancels that: 2⁻²⁴ fused, 0 unfused. Through both of gemm's paths: dot
+  // products (few rows) and the packed micro-kernel (A·B, 16 rows and columns); through gemmRows too.
+  const x = 1 + 2 ** -12;
+  for (const [variant, sum] of [['fma', 2 ** -24], ['simd', 0]] as const) {
+    it.runIf(variant === 'simd' || wasmFmaSupported())(`accumulates products ${variant === 'fma' ? 'fused' : 'rounded one by one'} (wasm-${variant})`, () => {
+      const k = createWasmKernels(variant);
+      // Dot products: A 1×8, B 1×8 (transB), lane 0 sees k = 0 then k = 4.
+      const [a, b, c, A, B, C] = k.arena([8, 8, 1, 16 * 2, 2 * 16, 16 * 16]);
+      a[0] = 1; b[0] = -(1 + 2 ** -11); a[4] = x; b[4] = x;
+      k.gemm(false, true, 1, 1, 8, 1, a, b, 0, c);
+      expect(c[0]).toBe(sum);
+      k.gemmRows!(1, 1, 8, 1, a, b, 0, c);
+      expect(c[0]).toBe(sum);
+      // Packed: A 16×2, B 2×16, every C[i][j] = 1·(−(1 + 2⁻¹¹)) + x·x.
+      for (let i = 0; i < 16; i++) {
+        A[2 * i] = 1; A[2 * i + 1] = x;
+        B[i] = -(1 + 2 ** -11); B[16 + i] = x;
+      }
+      k.gemm(false, false, 16, 16, 2, 1, A, B, 0, C);
+      expect(new Set(C)).toEqual(new Set([sum]));
+    });
+  }
+});
+
+// wasm-fma where this machine fuses (the test above says whether it should).
+const variants: WasmVariant[] = wasmFmaSupported() ? ['simd', 'fma'] : ['simd'];
+
+describe.each(variants)('wasm-%s gemm agrees with the reference', (variant) => {
   it('runs where WebAssembly SIMD validates', () => {
     expect(wasmSimdSupported()).toBe(true);
   });
@@ -81,7 +131,7 @@ describe('wasm-simd gemm agrees with the reference', () => {
   for (const [transA, transB] of combos) {
     for (const [M, N, K] of shapes) {
       it(`${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}×${N}×${K}`, () => {
-        for (const [alpha, beta] of [[1, 0], [-0.75, 1], [2.5, 0.5]]) check({ transA, transB, M, N, K, alpha, beta });
+        for (const [alpha, beta] of [[1, 0], [-0.75, 1], [2.5, 0.5]]) check(variant, { transA, transB, M, N, K, alpha, beta });
       });
     }
   }
@@ -95,11 +145,11 @@ describe('wasm-simd gemm agrees with the reference', () => {
     { transA: false, transB: false, M: 32, N: 128, K: 10, alpha: 1, beta: 0 },
   ];
   for (const c of engineShapes) {
-    it(`engine shape ${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'} ${c.M}×${c.N}×${c.K}`, () => check(c));
+    it(`engine shape ${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'} ${c.M}×${c.N}×${c.K}`, () => check(variant, c));
   }
 
   it('with β = 0 ignores NaN and ∞ in C', () => {
-    const k = createWasmKernels();
+    const k = createWasmKernels(variant);
     const [A, B, C] = k.arena([6, 6, 9]);
     A.set([1, 2, 3, 4, 5, 6]);
     B.set([1, 0, 0, 1, 1, 1]);
@@ -109,7 +159,7 @@ describe('wasm-simd gemm agrees with the reference', () => {
   });
 
   it('accepts subarray views of its arena', () => {
-    const k = createWasmKernels();
+    const k = createWasmKernels(variant);
     const [params, out] = k.arena([100, 12]);
     params.set(Array.from({ length: 100 }, (_, i) => i % 7));
     const A = params.subarray(3, 3 + 8); // 2×4
@@ -119,13 +169,11 @@ describe('wasm-simd gemm agrees with the reference', () => {
     gemmReference(false, false, 2, 6, 4, 1, Float64Array.from(A), Float64Array.from(B), 0, expected);
     expect(Array.from(out)).toEqual(Array.from(expected));
   });
-});
 
-describe('wasm-simd gemmRows', () => {
-  it('agrees with the reference A·Bᵀ, and gives each row the same bits whatever M', () => {
+  it('gemmRows agrees with the reference A·Bᵀ, and gives each row the same bits whatever M', () => {
     const rnd = random(99);
     const M = 300, N = 40, K = 37;
-    const k = createWasmKernels();
+    const k = createWasmKernels(variant);
     const [A, B, C, one] = k.arena([M * K, N * K, M * N, N]);
     for (let i = 0; i < A.length; i++) A[i] = rnd();
     for (let i = 0; i < B.length; i++) B[i] = rnd();
@@ -337,10 +385,14 @@ describe('wasm-simd arena', () => {
 });
 
 describe('createKernels', () => {
-  it("'auto' picks wasm-simd here, 'reference' and 'wasm-simd' are honoured", () => {
-    expect(createKernels('auto').name).toBe('wasm-simd');
+  it("'auto' picks the fastest kernel here (wasm-fma where it fuses), and every name is honoured", () => {
+    expect(createKernels('auto').name).toBe(wasmFmaSupported() ? 'wasm-fma' : 'wasm-simd');
     expect(createKernels('wasm-simd').name).toBe('wasm-simd');
     expect(createKernels('reference').name).toBe('reference');
     expect(createReferenceKernels().name).toBe('reference');
+    if (wasmFmaSupported()) expect(createKernels('wasm-fma').name).toBe('wasm-fma');
+    else expect(() => createKernels('wasm-fma')).toThrow(/fused multiply-add/);
+    expect(kernelAvailable('wasm-simd') && kernelAvailable('reference')).toBe(true);
+    expect(kernelAvailable('wasm-avx')).toBe(false);
   });
 });

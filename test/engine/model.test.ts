@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/engine/binary.js';
 import { createPredictor, createTrainer, decodeModel, encodeModel, EngineError, type Model } from '../../src/engine/index.js';
-import { createKernels, createReferenceKernels, createWasmKernels } from '../../src/engine/kernels/index.js';
+import { createKernels, createReferenceKernels, createWasmKernels, type KernelChoice } from '../../src/engine/kernels/index.js';
 import { paramLayout } from '../../src/engine/spec.js';
 import type { NetworkSpec } from '../../src/engine/types.js';
 import { blobNetwork, blobs, linear, trainingSpec } from './helpers.js';
@@ -219,6 +219,34 @@ describe('training state: kernel and format version', () => {
     expect(error.field).toBe('kernel');
     expect(error.message).toContain('"wasm-simd"');
     expect(createTrainer(network, spec, blobs(60), { state, kernels: createWasmKernels() }).epochsDone).toBe(1);
+  });
+
+  it('resumes on the kernel the state was written by, bit for bit, when none is given', () => {
+    for (const name of ['wasm-simd', 'reference', createKernels().name] as KernelChoice[]) {
+      const whole = createTrainer(network, spec, blobs(60), { kernels: createKernels(name) });
+      whole.runEpoch();
+      const state = whole.saveState();
+      whole.runEpoch();
+      // No kernels given: the trainer takes the state's, not the fastest here.
+      const resumed = createTrainer(network, spec, blobs(60), { state });
+      resumed.runEpoch();
+      expect(decodeModel(resumed.exportModel()).params, name).toEqual(decodeModel(whole.exportModel()).params);
+    }
+  });
+
+  it("refuses a state written by a kernel this machine lacks, saying what that kernel needs", () => {
+    const trainer = createTrainer(network, spec, blobs(60), { kernels: createWasmKernels('simd') });
+    trainer.runEpoch();
+    const state = trainer.saveState();
+    // The identity is JSON inside the state: name a kernel that exists nowhere, same length.
+    const text = Buffer.from(state).toString('latin1');
+    expect(text).toContain('"kernel":"wasm-simd"');
+    const foreign = new Uint8Array(Buffer.from(text.replace('"kernel":"wasm-simd"', '"kernel":"wasm-sve2"'), 'latin1'));
+    const end = foreign.length - 4; // the checksum of every byte before it
+    new DataView(foreign.buffer).setUint32(end, crc32(foreign.subarray(0, end)), true);
+    const error = expectEngineError(() => createTrainer(network, spec, blobs(60), { state: foreign }), 'invalid_state');
+    expect(error.field).toBe('kernel');
+    expect(error.message).toMatch(/"wasm-sve2" kernel, which cannot run here/);
   });
 
   // fixtures/v1-*.bin were written by the engine before format version 2 (reference kernel), with

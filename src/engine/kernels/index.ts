@@ -1,13 +1,13 @@
 // Picks the fastest kernel this runtime supports; the reference kernel is the fallback.
 import { createReferenceKernels } from './reference.js';
-import { createWasmKernels, wasmKernelBuilt } from './wasm.js';
+import { createWasmKernels, wasmFmaSupported, wasmKernelBuilt } from './wasm.js';
 import type { Kernels } from './types.js';
 
 export type { Kernels } from './types.js';
 export { createReferenceKernels } from './reference.js';
-export { createWasmKernels } from './wasm.js';
+export { createWasmKernels, wasmFmaSupported } from './wasm.js';
 
-export type KernelChoice = 'auto' | 'wasm-simd' | 'reference';
+export type KernelChoice = 'auto' | 'wasm-fma' | 'wasm-simd' | 'reference';
 
 // (module (func (result v128) (v128.const i32x4 0 0 0 0))): validates only where SIMD is supported.
 const SIMD_PROBE = new Uint8Array([
@@ -25,8 +25,9 @@ export function wasmSimdSupported(): boolean {
 }
 
 /**
- * 'auto' returns the wasm-simd kernel where SIMD validates and gemm.wasm is built, else the
- * reference kernel; 'wasm-simd' insists (and throws saying why when it cannot).
+ * 'auto' returns the wasm-fma kernel where it fuses (wasmFmaSupported), else wasm-simd where SIMD
+ * validates and gemm.wasm is built, else the reference kernel; a name insists (and throws saying why
+ * when it cannot be had here).
  */
 export function createKernels(choice: KernelChoice = 'auto'): Kernels {
   switch (choice) {
@@ -34,10 +35,34 @@ export function createKernels(choice: KernelChoice = 'auto'): Kernels {
       return createReferenceKernels();
     case 'wasm-simd':
       if (!wasmSimdSupported()) throw new Error('the wasm-simd kernel needs WebAssembly SIMD, which this runtime lacks');
-      return createWasmKernels();
+      return createWasmKernels('simd');
+    case 'wasm-fma':
+      if (!wasmFmaSupported()) throw new Error(kernelMissing('wasm-fma'));
+      return createWasmKernels('fma');
     case 'auto':
-      return wasmSimdSupported() && wasmKernelBuilt() ? createWasmKernels() : createReferenceKernels();
+      if (wasmFmaSupported()) return createWasmKernels('fma');
+      return wasmSimdSupported() && wasmKernelBuilt('simd') ? createWasmKernels('simd') : createReferenceKernels();
     default:
-      throw new Error(`unknown kernel '${String(choice)}'; expected 'auto', 'wasm-simd' or 'reference'`);
+      throw new Error(`unknown kernel '${String(choice)}'; expected 'auto', 'wasm-fma', 'wasm-simd' or 'reference'`);
   }
+}
+
+/** True when createKernels(name) works here: name is a kernel's `name`, as a training state records it. */
+export function kernelAvailable(name: string): boolean {
+  switch (name) {
+    case 'reference': return true;
+    case 'wasm-simd': return wasmSimdSupported() && wasmKernelBuilt('simd');
+    case 'wasm-fma': return wasmFmaSupported();
+    default: return false;
+  }
+}
+
+/** Why a kernel cannot be had here, in words for whoever asked for it. */
+export function kernelMissing(name: string): string {
+  if (name === 'wasm-fma') {
+    return 'the wasm-fma kernel needs WebAssembly relaxed SIMD (Node ≥ 20) on a CPU with fused multiply-add ' +
+      '(x86-64 with FMA3, or arm64), and gemm-fma.wasm built by `npm run build`; this runtime lacks one of them';
+  }
+  if (name === 'wasm-simd') return 'the wasm-simd kernel needs WebAssembly SIMD and gemm.wasm built by `npm run build`';
+  return `there is no kernel named ${JSON.stringify(name)}; the kernels are 'wasm-fma', 'wasm-simd' and 'reference'`;
 }

@@ -1,6 +1,15 @@
-// The WebAssembly SIMD kernel: gemm.wasm (built from ./assembly by `npm run build`) multiplies
-// matrices that live in its own linear memory, so the engine's buffers are views into that memory
-// and a call passes byte offsets, never copies. One instance (and one memory) per arena().
+// The WebAssembly SIMD kernels: gemm.wasm and gemm-fma.wasm (built from ./assembly by `npm run build`)
+// multiply matrices that live in their own linear memory, so the engine's buffers are views into that
+// memory and a call passes byte offsets, never copies. One instance (and one memory) per arena().
+//
+// Two variants of one source. 'wasm-simd' (gemm.wasm) multiplies then adds; 'wasm-fma' (gemm-fma.wasm)
+// accumulates every product of a gemm with relaxed SIMD's f32x4.relaxed_madd, which V8 compiles to a
+// fused multiply-add where the CPU has one (x86-64 FMA3, arm64) and to a multiply and an add where it
+// has none. So the same module rounds one way on one machine and another way on another: wasmFmaSupported()
+// runs it on numbers whose product rounds differently fused, and the 'wasm-fma' kernel exists only
+// where it fuses, which makes its name say exactly how it rounds. Node 20 has relaxed SIMD complete
+// behind V8's --experimental-wasm-relaxed-simd (Node 22 ships it on); it is turned on the first time
+// gemm-fma.wasm fails to compile without it, which changes nothing else in the process.
 //
 // The memory is created at its final size in arena(), never grown: growing detaches the old
 // ArrayBuffer, and the first detach in a process makes V8 check for detachment on every typed-array
@@ -10,13 +19,17 @@
 // A shared arena (for the data-parallel trainer, engine/parallel) is a shared WebAssembly.Memory that
 // helper threads instantiate the same module on, so they read the parameters and write their gradients
 // in place, with no copy per step. A module can only import a shared memory if its import says so;
-// gemm.wasm's says not, so sharedModule() compiles a copy whose memory import alone is rewritten to
-// `shared, maximum 4 GiB` (the code needs nothing else: plain loads and stores are valid on shared
+// the built modules' says not, so sharedModule() compiles a copy whose memory import alone is rewritten
+// to `shared, maximum 4 GiB` (the code needs nothing else: plain loads and stores are valid on shared
 // memory, and the module has no data segments that each instance would rewrite). Patching the import
-// beats a second asc target: one build, and the instructions are byte for byte the ones tested.
+// beats two more asc targets: the instructions are byte for byte the ones tested.
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { adamInvRootBias2, adamStepSize } from './reference.js';
 import type { Kernels } from './types.js';
+
+/** Which build of ./assembly a kernel runs: 'simd' (gemm.wasm) or 'fma' (gemm-fma.wasm). */
+export type WasmVariant = 'simd' | 'fma';
 
 interface GemmExports {
   heapBase(): number;
@@ -41,29 +54,37 @@ interface GemmExports {
   add_into(dst: number, src: number, n: number): void;
 }
 
-const WASM_URL = new URL('./gemm.wasm', import.meta.url);
+const WASM_FILES: Record<WasmVariant, string> = { simd: 'gemm.wasm', fma: 'gemm-fma.wasm' };
 const PAGE = 65536;
 // Views start on cache-line boundaries (a multiple of the 16 bytes an f32x4 wants), so a row
 // of W that is a multiple of 16 floats never straddles lines.
 const ALIGN = 64;
 
-// Compiled once per process, with the two constants arena() lays memory out by; instances are cheap.
-let compiled: { module: WebAssembly.Module; bytes: Uint8Array; heapBase: number; scratchBytes: number } | undefined;
-let compiledShared: WebAssembly.Module | undefined;
+interface Compiled { module: WebAssembly.Module; bytes: Uint8Array; heapBase: number; scratchBytes: number; shared?: WebAssembly.Module }
 
-function wasmModule(): NonNullable<typeof compiled> {
-  if (!compiled) {
+// Compiled once per process and variant, with the two constants arena() lays memory out by; instances are cheap.
+const compiled = new Map<WasmVariant, Compiled>();
+
+function wasmModule(variant: WasmVariant): Compiled {
+  let c = compiled.get(variant);
+  if (!c) {
+    const url = new URL(`./${WASM_FILES[variant]}`, import.meta.url);
     let bytes: Uint8Array<ArrayBuffer>;
     try {
-      bytes = new Uint8Array(readFileSync(WASM_URL));
+      bytes = new Uint8Array(readFileSync(url));
     } catch (cause) {
-      throw new Error(`the wasm-simd kernel is not built (${WASM_URL.pathname} is missing): run \`npm run build\``, { cause });
+      throw new Error(`the wasm-${variant} kernel is not built (${url.pathname} is missing): run \`npm run build\``, { cause });
+    }
+    if (variant === 'fma' && !WebAssembly.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+    if (!WebAssembly.validate(bytes)) {
+      throw new Error(`the wasm-${variant} kernel needs WebAssembly ${variant === 'fma' ? 'relaxed SIMD' : 'SIMD'}, which this runtime lacks`);
     }
     const module = new WebAssembly.Module(bytes);
     const probe = instantiate(module, new WebAssembly.Memory({ initial: 1 }));
-    compiled = { module, bytes, heapBase: probe.heapBase(), scratchBytes: probe.scratchBytes() };
+    c = { module, bytes, heapBase: probe.heapBase(), scratchBytes: probe.scratchBytes() };
+    compiled.set(variant, c);
   }
-  return compiled;
+  return c;
 }
 
 // The import section asc writes for `importMemory`: one import, env.memory, limits {min 1}; and the
@@ -72,43 +93,67 @@ const MEMORY_IMPORT = [0x02, 0x0f, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x6
 const SHARED_MEMORY_IMPORT = [0x02, 0x12, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x03, 0x01, 0x80, 0x80, 0x04];
 const MAX_PAGES = 65536;
 
-/** gemm.wasm with its memory import marked shared (see the top of this file). */
-function sharedModule(): WebAssembly.Module {
-  if (!compiledShared) {
-    const { bytes } = wasmModule();
+/** The variant's module with its memory import marked shared (see the top of this file). */
+function sharedModule(variant: WasmVariant): WebAssembly.Module {
+  const c = wasmModule(variant);
+  if (!c.shared) {
+    const { bytes } = c;
     // The import section follows the type section, whose length varies: find it by its bytes.
     let at = -1;
     for (let i = 8; i + MEMORY_IMPORT.length <= bytes.length && at < 0; i++) {
       if (MEMORY_IMPORT.every((b, k) => bytes[i + k] === b)) at = i;
     }
-    if (at < 0) throw new Error('gemm.wasm does not import its memory as `env.memory {min 1}`; asconfig.json changed, so update wasm.ts\'s sharedModule()');
+    if (at < 0) throw new Error(`${WASM_FILES[variant]} does not import its memory as \`env.memory {min 1}\`; asconfig.json changed, so update wasm.ts's sharedModule()`);
     const patched = new Uint8Array(bytes.length + SHARED_MEMORY_IMPORT.length - MEMORY_IMPORT.length);
     patched.set(bytes.subarray(0, at));
     patched.set(SHARED_MEMORY_IMPORT, at);
     patched.set(bytes.subarray(at + MEMORY_IMPORT.length), at + SHARED_MEMORY_IMPORT.length);
-    compiledShared = new WebAssembly.Module(patched);
+    c.shared = new WebAssembly.Module(patched);
   }
-  return compiledShared;
+  return c.shared;
 }
 
 function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): GemmExports {
   return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
 }
 
-/** True when gemm.wasm exists next to this file (it is a build output, not checked in). */
-export function wasmKernelBuilt(): boolean {
+/** True when the variant's module is built and this runtime compiles it. */
+export function wasmKernelBuilt(variant: WasmVariant = 'simd'): boolean {
   try {
-    wasmModule();
+    wasmModule(variant);
     return true;
   } catch {
     return false;
   }
 }
 
+let fused: boolean | undefined;
+
+/**
+ * True when gemm-fma.wasm is built, compiles here, and fuses: a 1×1×8 product whose second
+ * accumulated product, (1 + 2⁻¹²)², rounds to 1 + 2⁻¹¹ on its own, gives 2⁻²⁴ only when multiply and add
+ * round once together. Decided once per process (the CPU does not change).
+ */
+export function wasmFmaSupported(): boolean {
+  if (fused === undefined) {
+    fused = false;
+    if (wasmKernelBuilt('fma')) {
+      const k = createWasmKernels('fma');
+      const [a, b, c] = k.arena([8, 8, 1]);
+      a[0] = 1; b[0] = -(1 + 2 ** -11);
+      a[4] = 1 + 2 ** -12; b[4] = 1 + 2 ** -12;
+      k.gemm(false, true, 1, 1, 8, 1, a, b, 0, c);
+      fused = c[0] === 2 ** -24;
+    }
+  }
+  return fused;
+}
+
 const alignUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
-export function createWasmKernels(): Kernels {
-  const { module, heapBase, scratchBytes } = wasmModule();
+/** A kernel on the variant's module ('fma' computes whatever V8 makes of relaxed_madd here: see wasmFmaSupported). */
+export function createWasmKernels(variant: WasmVariant = 'simd'): Kernels {
+  const { module, heapBase, scratchBytes } = wasmModule(variant);
   // Set by arena() or attach(), once.
   let wasm: GemmExports | null = null;
   let buffer: ArrayBufferLike | null = null;
@@ -146,7 +191,7 @@ export function createWasmKernels(): Kernels {
   }
 
   return {
-    name: 'wasm-simd',
+    name: `wasm-${variant}`,
     scratchLength: scratchBytes / 4,
 
     arena(lengths, options = {}) {
@@ -172,7 +217,7 @@ export function createWasmKernels(): Kernels {
       } catch (cause) {
         throw new Error(`arena: cannot reserve ${Math.ceil(end / 2 ** 20)} MiB of WebAssembly memory`, { cause });
       }
-      wasm = instantiate(options.shared ? sharedModule() : module, memory);
+      wasm = instantiate(options.shared ? sharedModule(variant) : module, memory);
       if (options.shared) shared = memory;
       // A new memory is zero-filled, so the views start at zero.
       const buf = memory.buffer;
@@ -188,13 +233,13 @@ export function createWasmKernels(): Kernels {
     attach(share, scratchView) {
       if (buffer) throw new Error('attach() replaces arena(): call one of them, once, per kernel instance');
       if (!(share instanceof WebAssembly.Memory) || !(share.buffer instanceof SharedArrayBuffer)) {
-        throw new Error('attach(): the wasm-simd kernel shares a shared WebAssembly.Memory, from another instance\'s share()');
+        throw new Error(`attach(): the wasm-${variant} kernel shares a shared WebAssembly.Memory, from another instance's share()`);
       }
       if (scratchView === null || scratchView.buffer !== share.buffer || scratchView.length * 4 < scratchBytes ||
           scratchView.byteOffset % 16 !== 0) {
         throw new Error(`attach(): scratch must be a 16-byte-aligned view of the shared memory holding ${scratchBytes / 4} floats`);
       }
-      wasm = instantiate(sharedModule(), share);
+      wasm = instantiate(sharedModule(variant), share);
       buffer = share.buffer;
       scratch = scratchView.byteOffset;
     },

@@ -13,7 +13,13 @@
 // Packing makes every transpose combination look the same to the micro-kernel (per k: one f32x4
 // of A, two of B, at fixed offsets from two pointers), and zero-pads ragged edges so it never
 // reads outside A or B. Per k the kernel issues 16 multiplies and adds on the two SIMD ports,
-// about 8 flops a cycle, the ceiling without FMA (relaxed SIMD is not in Node 20).
+// about 8 flops a cycle, the ceiling without FMA.
+//
+// Two builds of this file (asconfig.json): gemm.wasm, plain SIMD, and gemm-fma.wasm, with relaxed
+// SIMD, where every product a gemm accumulates is one f32x4.relaxed_madd (see madd). V8 emits a fused
+// multiply-add for it where the CPU has one (x86-64 FMA3, every arm64), which doubles that ceiling
+// and rounds once instead of twice; ../wasm.ts uses gemm-fma.wasm only where it checked that it fuses.
+// The updates, the gather and the epilogues (α, β) are the same instructions in both builds.
 
 const MR: i32 = 4; // rows of C per micro-kernel
 const NR: i32 = 8; // columns of C per micro-kernel: two f32x4
@@ -123,13 +129,13 @@ function micro_4x8(
     const b0 = v128.load(b), b1 = v128.load(b, 16);
     const av = v128.load(a);
     let x = v128.shuffle<f32>(av, av, 0, 0, 0, 0);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
     x = v128.shuffle<f32>(av, av, 1, 1, 1, 1);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
     x = v128.shuffle<f32>(av, av, 2, 2, 2, 2);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
     x = v128.shuffle<f32>(av, av, 3, 3, 3, 3);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
     b += 32;
   }
 
@@ -457,13 +463,13 @@ function dot_2x4(
   for (let o: usize = 0; o < end4; o += 16) {
     const x0 = v128.load(a0 + o), x1 = v128.load(a1 + o);
     let y = v128.load(b0 + o);
-    c00 = f32x4.add(c00, f32x4.mul(x0, y)); c10 = f32x4.add(c10, f32x4.mul(x1, y));
+    c00 = madd(x0, y, c00); c10 = madd(x1, y, c10);
     y = v128.load(b1 + o);
-    c01 = f32x4.add(c01, f32x4.mul(x0, y)); c11 = f32x4.add(c11, f32x4.mul(x1, y));
+    c01 = madd(x0, y, c01); c11 = madd(x1, y, c11);
     y = v128.load(b2 + o);
-    c02 = f32x4.add(c02, f32x4.mul(x0, y)); c12 = f32x4.add(c12, f32x4.mul(x1, y));
+    c02 = madd(x0, y, c02); c12 = madd(x1, y, c12);
     y = v128.load(b3 + o);
-    c03 = f32x4.add(c03, f32x4.mul(x0, y)); c13 = f32x4.add(c13, f32x4.mul(x1, y));
+    c03 = madd(x0, y, c03); c13 = madd(x1, y, c13);
   }
   // Lane sums: s_r = [a_r·b0, a_r·b1, a_r·b2, a_r·b3].
   let s0 = hsum4(c00, c01, c02, c03);
@@ -475,8 +481,8 @@ function dot_2x4(
     y = v128.load32_lane(b1 + o, y, 1);
     y = v128.load32_lane(b2 + o, y, 2);
     y = v128.load32_lane(b3 + o, y, 3);
-    s0 = f32x4.add(s0, f32x4.mul(v128.load32_splat(a0 + o), y));
-    s1 = f32x4.add(s1, f32x4.mul(v128.load32_splat(a1 + o), y));
+    s0 = madd(v128.load32_splat(a0 + o), y, s0);
+    s1 = madd(v128.load32_splat(a1 + o), y, s1);
   }
   const va = f32x4.splat(alpha);
   s0 = f32x4.mul(va, s0);
@@ -501,6 +507,16 @@ function dot_2x4(
       store<f32>(cr + o, beta == 0 ? v : v + beta * load<f32>(cr + o));
     }
   }
+}
+
+/**
+ * c + x·y, lane by lane: fused (one rounding) in the relaxed-SIMD build, else a multiply then an add,
+ * the instructions gemm.wasm always had. Only products a gemm accumulates go through here.
+ */
+// @ts-ignore: decorator
+@inline function madd(x: v128, y: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, y, c);
+  return f32x4.add(c, f32x4.mul(x, y));
 }
 
 /** [Σ lanes of x0, Σ x1, Σ x2, Σ x3] by two rounds of pairwise shuffles and adds. */
