@@ -335,6 +335,66 @@ describe('wasm-simd gatherRows', () => {
   });
 });
 
+describe('wasm epilogues of a data-parallel unit (biasRelu, reluGrad)', () => {
+  // A block of n = 13 units (three f32x4 and a tail) at column 5 of rows 21 wide, 4 rows; values
+  // include 0, −0, NaN and negatives, so [a > 0] is tested where it differs from max(a, 0).
+  const rows = 4, n = 13, ld = 21, j0 = 5;
+  const special = [0, -0, NaN, -1e-30, 2.5, -3, Infinity, -Infinity];
+  const fill = (v: Float32Array, seed: number) => {
+    const rnd = random(seed);
+    for (let i = 0; i < v.length; i++) v[i] = i % 5 === 0 ? special[(i / 5) % special.length] : rnd() * 4;
+  };
+  const bits = (v: Float32Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
+
+  for (const relu of [true, false]) {
+    for (const masked of [true, false]) {
+      it(`biasRelu gives the JavaScript loops' bits (${relu ? 'ReLU' : 'no activation'}${masked ? ', dropout' : ''})`, () => {
+        const k = createWasmKernels();
+        const [s, b, a, z, mask] = k.arena([rows * n, n, rows * ld, rows * ld, rows * ld]);
+        fill(s, 1); fill(b, 2); fill(mask, 3); a.fill(7); z.fill(7);
+        const a2 = Float32Array.from(a), z2 = Float32Array.from(z);
+        for (let i = 0; i < rows; i++) {
+          for (let j = 0; j < n; j++) {
+            const at = i * ld + j0 + j;
+            a2[at] = s[i * n + j] + b[j];
+            if (relu) z2[at] = (a2[at] > 0 ? a2[at] : 0) * (masked ? mask[at] : 1);
+          }
+        }
+        k.biasRelu!(s, b, a.subarray(j0), z.subarray(j0), masked ? mask.subarray(j0) : null, rows, n, ld, relu);
+        expect(bits(a)).toEqual(bits(a2));
+        expect(bits(z)).toEqual(bits(z2));
+      });
+
+      it(`reluGrad gives the JavaScript loops' bits (${relu ? 'ReLU' : 'no activation'}${masked ? ', dropout' : ''})`, () => {
+        const k = createWasmKernels();
+        const [delta, a, mask, s, gb] = k.arena([rows * ld, rows * ld, rows * ld, rows * n, n]);
+        fill(delta, 4); fill(a, 5); fill(mask, 6); gb.fill(99);
+        const delta2 = Float32Array.from(delta), s2 = new Float32Array(rows * n), gb2 = new Float32Array(n);
+        for (let i = 0; i < rows; i++) {
+          const src = i * ld + j0;
+          if (masked) for (let j = 0; j < n; j++) delta2[src + j] *= mask[src + j];
+          if (relu) for (let j = 0; j < n; j++) if (!(a[src + j] > 0)) delta2[src + j] = 0;
+          for (let j = 0; j < n; j++) {
+            s2[i * n + j] = delta2[src + j];
+            gb2[j] += delta2[src + j];
+          }
+        }
+        k.reluGrad!(delta.subarray(j0), a.subarray(j0), masked ? mask.subarray(j0) : null, s, gb, rows, n, ld, relu);
+        expect(bits(delta)).toEqual(bits(delta2));
+        expect(bits(s)).toEqual(bits(s2));
+        expect(bits(gb)).toEqual(bits(gb2));
+      });
+    }
+  }
+
+  it('refuses views too short for the block', () => {
+    const k = createWasmKernels();
+    const [s, b, a] = k.arena([rows * n, n, rows * ld]);
+    expect(() => k.biasRelu!(s, b, a.subarray(ld), a, null, rows, n, ld, false)).toThrow(/a holds/);
+    expect(() => k.reluGrad!(a, a, null, s, b.subarray(1), rows, n, ld, false)).toThrow(/gb holds/);
+  });
+});
+
 describe('wasm-simd arena', () => {
   it('returns zero-filled, distinct views of the requested lengths, each 16-byte aligned', () => {
     const k = createWasmKernels();

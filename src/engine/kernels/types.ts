@@ -82,4 +82,25 @@ export interface Kernels {
     order: Int32Array | null, start: number, rows: number,
     mean: Float32Array, invStd: Float32Array,
   ): void;
+  /**
+   * Optional, the data-parallel trainer's forward epilogue for a block of n units (engine/parallel):
+   * for each of `rows` rows i and j < n, a[i·ld + j] = s[i·n + j] + b[j], and with relu also
+   * z[i·ld + j] = (a > 0 ? a : 0)·mask[i·ld + j] (mask null: no dropout), in float32: the bits of the
+   * JavaScript loops. a, z and mask are views starting at the block's first column (z is not written
+   * without relu); all are views from this arena.
+   */
+  biasRelu?(
+    s: Float32Array, b: Float32Array, a: Float32Array, z: Float32Array, mask: Float32Array | null,
+    rows: number, n: number, ld: number, relu: boolean,
+  ): void;
+  /**
+   * Optional, its backward prologue for the same block: for each row i in order and j < n,
+   * d = δ[i·ld + j]·mask[i·ld + j] (mask null: none), 0 where !(a[i·ld + j] > 0) (with relu), then
+   * δ[i·ld + j] = d, s[i·n + j] = d and gb[j] = Σᵢ d (summed in row order from 0): the bits of the
+   * JavaScript loops. Views from this arena, as in biasRelu.
+   */
+  reluGrad?(
+    delta: Float32Array, a: Float32Array, mask: Float32Array | null, s: Float32Array, gb: Float32Array,
+    rows: number, n: number, ld: number, relu: boolean,
+  ): void;
 }

@@ -51,6 +51,9 @@ interface GemmExports {
     epsilon: number, l2: number, invRootBias2: number, h: number,
   ): void;
   standardize_rows(z: number, rows: number, n: number, mean: number, invStd: number): void;
+  standardize_bytes(z: number, rows: number, n: number, mean: number, invStd: number): void;
+  bias_relu(s: number, b: number, a: number, z: number, mask: number, rows: number, n: number, ld: number, relu: number): void;
+  relu_grad(delta: number, a: number, mask: number, s: number, gb: number, rows: number, n: number, ld: number, relu: number): void;
   add_into(dst: number, src: number, n: number): void;
 }
 
@@ -157,6 +160,8 @@ export function createWasmKernels(variant: WasmVariant = 'simd'): Kernels {
   // Set by arena() or attach(), once.
   let wasm: GemmExports | null = null;
   let buffer: ArrayBufferLike | null = null;
+  /** The whole memory as bytes, for gatherRows' copies (the memory never grows, so this view stays valid). */
+  let bytes: Uint8Array = new Uint8Array(0);
   let scratch = 0;
   let shared: WebAssembly.Memory | null = null;
 
@@ -222,6 +227,7 @@ export function createWasmKernels(variant: WasmVariant = 'simd'): Kernels {
       // A new memory is zero-filled, so the views start at zero.
       const buf = memory.buffer;
       buffer = buf;
+      bytes = new Uint8Array(buf);
       return lengths.map((n, i) => new Float32Array(buf, offsets[i], n));
     },
 
@@ -241,6 +247,7 @@ export function createWasmKernels(variant: WasmVariant = 'simd'): Kernels {
       }
       wasm = instantiate(sharedModule(variant), share);
       buffer = share.buffer;
+      bytes = new Uint8Array(share.buffer);
       scratch = scratchView.byteOffset;
     },
 
@@ -311,16 +318,43 @@ export function createWasmKernels(variant: WasmVariant = 'simd'): Kernels {
       check('gatherRows', 'z0', z0, rows * features);
       check('gatherRows', 'mean', mean, features);
       check('gatherRows', 'invStd', invStd, features);
-      // TypedArray.set copies a row, converting bytes to floats when x is a Uint8Array, in native
-      // code: ten times the JavaScript loop. It needs the row as a view, one small object per row.
+      // TypedArray.set copies a row in native code, ten times the JavaScript loop; it needs the row as a
+      // view, one small object per row. Bytes are copied as bytes into the last quarter of z0 and widened
+      // there by standardize_bytes: converting on the way in costs twice as much into a shared memory.
+      const asBytes = x instanceof Uint8Array;
+      const base = z0.byteOffset + 3 * rows * features;
       for (let r = 0; r < rows; r++) {
         const src = (order === null ? start + r : order[start + r]) * features;
         if (!(src >= 0 && src + features <= x.length)) {
           throw new Error(`gatherRows: row ${src / features} is outside x, which holds ${x.length / features} rows`);
         }
-        z0.set(x.subarray(src, src + features), r * features);
+        if (asBytes) bytes.set(x.subarray(src, src + features), base + r * features);
+        else z0.set(x.subarray(src, src + features), r * features);
       }
-      wasm.standardize_rows(z0.byteOffset, rows, features, mean.byteOffset, invStd.byteOffset);
+      if (asBytes) wasm.standardize_bytes(z0.byteOffset, rows, features, mean.byteOffset, invStd.byteOffset);
+      else wasm.standardize_rows(z0.byteOffset, rows, features, mean.byteOffset, invStd.byteOffset);
+    },
+
+    biasRelu(s, b, a, z, mask, rows, n, ld, relu) {
+      if (!wasm) throw new Error('biasRelu: call arena() first');
+      check('biasRelu', 's', s, rows * n);
+      check('biasRelu', 'b', b, n);
+      const span = rows === 0 ? 0 : (rows - 1) * ld + n;
+      check('biasRelu', 'a', a, span);
+      if (relu) check('biasRelu', 'z', z, span);
+      if (mask !== null) check('biasRelu', 'mask', mask, span);
+      wasm.bias_relu(s.byteOffset, b.byteOffset, a.byteOffset, z.byteOffset, mask === null ? 0 : mask.byteOffset, rows, n, ld, relu ? 1 : 0);
+    },
+
+    reluGrad(delta, a, mask, s, gb, rows, n, ld, relu) {
+      if (!wasm) throw new Error('reluGrad: call arena() first');
+      const span = rows === 0 ? 0 : (rows - 1) * ld + n;
+      check('reluGrad', 'delta', delta, span);
+      if (relu) check('reluGrad', 'a', a, span);
+      if (mask !== null) check('reluGrad', 'mask', mask, span);
+      check('reluGrad', 's', s, rows * n);
+      check('reluGrad', 'gb', gb, n);
+      wasm.relu_grad(delta.byteOffset, a.byteOffset, mask === null ? 0 : mask.byteOffset, s.byteOffset, gb.byteOffset, rows, n, ld, relu ? 1 : 0);
     },
   };
 }

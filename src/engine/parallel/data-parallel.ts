@@ -131,14 +131,23 @@ export function helper_request(threads: number, network: NetworkSpec, batch: num
   };
 }
 
-/** Units J = j0…j1 of layer 1: rows J of W⁽¹⁾ and of ∂W⁽¹⁾, and the update's vectors over W⁽¹⁾[J] and b⁽¹⁾[J]. */
-interface Range { j0: number; j1: number; W: Float32Array; gW: Float32Array; update: UpdateVectors }
+/**
+ * Units J = j0…j1 of layer 1: rows J of W⁽¹⁾ and of ∂W⁽¹⁾, and the update's vectors over W⁽¹⁾[J] and b⁽¹⁾[J];
+ * b⁽¹⁾[J], ∂b⁽¹⁾[J], and a⁽¹⁾, z⁽¹⁾, δ⁽¹⁾ and the mask from column j0 on (for the kernel's epilogues).
+ */
+interface Range {
+  j0: number; j1: number; W: Float32Array; gW: Float32Array; update: UpdateVectors;
+  b: Float32Array; gb: Float32Array; a: Float32Array; z: Float32Array; delta: Float32Array; mask: Float32Array | null;
+}
 
 /** The buffers any thread needs to run any unit, as views of the shared memory; made once per thread. */
 export interface Units {
   threads: number;
   gemm: Gemm<Float32Array>;
   updates: UpdateKernels;
+  /** The kernel's forward epilogue and backward prologue (Kernels.biasRelu, reluGrad) when it has them, for ReLU or an output layer 1. */
+  biasRelu: NonNullable<Kernels['biasRelu']> | null;
+  reluGrad: NonNullable<Kernels['reluGrad']> | null;
   /** n⁽⁰⁾, n⁽¹⁾. */
   nIn: number; n1: number;
   /** Layer 1's h when it is a hidden layer (the units apply it, and h′), null when it is the output layer (the caller's). */
@@ -170,12 +179,16 @@ export function units_create(
   const nIn = sizes[0], n1 = sizes[1];
   const w1 = weightOffset[1], b1 = biasOffset[1];
   const hidden = network.hidden.length > 0;
+  const act1 = hidden ? network.hidden[0].activation : null;
+  const mask1 = hidden && network.hidden[0].dropout > 0 ? buffers.mask1 : null;
+  // The epilogues in the kernel do what the loops below do for ReLU (and for no activation at all).
+  const fused = act1 === 'relu' || act1 === null;
   return {
-    threads, nIn, n1, ...buffers,
-    act1: hidden ? network.hidden[0].activation : null,
-    mask1: hidden && network.hidden[0].dropout > 0 ? buffers.mask1 : null,
+    threads, nIn, n1, ...buffers, act1, mask1,
     gemm: kernels.gemm.bind(kernels),
     updates: update_kernels(kernels),
+    biasRelu: fused && kernels.biasRelu ? kernels.biasRelu.bind(kernels) : null,
+    reluGrad: fused && kernels.reluGrad ? kernels.reluGrad.bind(kernels) : null,
     b1: vectors.params.subarray(b1, b1 + n1),
     gb1: vectors.grads.subarray(b1, b1 + n1),
     ranges: Array.from({ length: threads }, (_, k) => {
@@ -185,6 +198,9 @@ export function units_create(
         W: vectors.params.subarray(w1 + j0 * nIn, w1 + j1 * nIn),
         gW: vectors.grads.subarray(w1 + j0 * nIn, w1 + j1 * nIn),
         update: { weights: part(vectors, w1 + j0 * nIn, w1 + j1 * nIn), biases: part(vectors, b1 + j0, b1 + j1) },
+        b: vectors.params.subarray(b1 + j0, b1 + j1), gb: vectors.grads.subarray(b1 + j0, b1 + j1),
+        a: buffers.a1.subarray(j0), z: buffers.z1.subarray(j0), delta: buffers.delta1.subarray(j0),
+        mask: mask1 === null ? null : mask1.subarray(j0),
       };
     }),
     // Layer 1's weights come first and its biases first among the biases (spec.ts's layout).
@@ -205,6 +221,10 @@ export function range_forward(u: Units, r: Range, rows: number): void {
   const { a1, b1, n1, z0, z1, act1, mask1 } = u;
   const stage = u.stage.subarray(rows * r.j0, rows * r.j1);
   u.gemm(false, true, rows, n, u.nIn, 1, z0, r.W, 0, stage);
+  if (u.biasRelu !== null) {
+    u.biasRelu(stage, r.b, r.a, r.z, r.mask, rows, n, n1, act1 === 'relu');
+    return;
+  }
   for (let i = 0; i < rows; i++) {
     const src = i * n, dst = i * n1 + r.j0;
     for (let j = 0; j < n; j++) a1[dst + j] = stage[src + j] + b1[r.j0 + j];
@@ -227,17 +247,21 @@ export function range_gradient(u: Units, r: Range, rows: number): void {
   const scale = 1 / rows;
   const stage = u.stage.subarray(rows * r.j0, rows * r.j1);
   // ∂b is summed row after row, as dense_backward sums it, in the pass that gathers the columns.
-  gb1.fill(0, r.j0, r.j1);
-  for (let i = 0; i < rows; i++) {
-    const src = i * n1 + r.j0, dst = i * n;
-    if (act1 !== null) {
-      if (mask1 !== null) dropout_backward(delta1, mask1, n, src);
-      activation_backward(act1, delta1, a1, n, src);
-    }
-    for (let j = 0; j < n; j++) {
-      const d = delta1[src + j];
-      stage[dst + j] = d;
-      gb1[r.j0 + j] += d;
+  if (u.reluGrad !== null) {
+    u.reluGrad(r.delta, r.a, r.mask, stage, r.gb, rows, n, n1, act1 === 'relu');
+  } else {
+    gb1.fill(0, r.j0, r.j1);
+    for (let i = 0; i < rows; i++) {
+      const src = i * n1 + r.j0, dst = i * n;
+      if (act1 !== null) {
+        if (mask1 !== null) dropout_backward(delta1, mask1, n, src);
+        activation_backward(act1, delta1, a1, n, src);
+      }
+      for (let j = 0; j < n; j++) {
+        const d = delta1[src + j];
+        stage[dst + j] = d;
+        gb1[r.j0 + j] += d;
+      }
     }
   }
   u.gemm(true, false, n, u.nIn, rows, scale, stage, u.z0, 0, r.gW);

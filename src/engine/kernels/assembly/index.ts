@@ -409,6 +409,105 @@ export function standardize_rows(z: usize, rows: i32, n: i32, mean: usize, invSt
 }
 
 /**
+ * Standardises `rows` rows of n bytes that the caller copied into the last quarter of z's own
+ * floats (at z + 3·rows·n bytes), widening each to a float in place: z[r][j] = (byte − mean[j])·invStd[j].
+ * Copying bytes into a shared memory costs half what converting them on the way in does (V8 copies
+ * element by element into a shared buffer), and this pass replaces standardize_rows'. Each group of
+ * four is loaded before its 16 bytes of floats are stored, and the bytes not yet read lie beyond
+ * them (4k + 16 ≤ 3·rows·n + k + 4 for every k but the last group's, already loaded).
+ */
+export function standardize_bytes(z: usize, rows: i32, n: i32, mean: usize, invStd: usize): void {
+  let src = z + <usize>(3 * rows * n);
+  const end4 = <usize>(n & ~3) << 2;
+  const end = <usize>n << 2;
+  for (let r = 0; r < rows; r++) {
+    let o: usize = 0;
+    for (; o < end4; o += 16) {
+      const q = f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(src))));
+      v128.store(z + o, f32x4.mul(f32x4.sub(q, v128.load(mean + o)), v128.load(invStd + o)));
+      src += 4;
+    }
+    for (; o < end; o += 4) {
+      store<f32>(z + o, (<f32>load<u8>(src) - load<f32>(mean + o)) * load<f32>(invStd + o));
+      src += 1;
+    }
+    z += end;
+  }
+}
+
+/**
+ * The data-parallel trainer's forward epilogue for a block of n units over `rows` rows: the product
+ * sits in s (rows, n); for each row i and j < n, a[i·ld + j] = s[i·n + j] + b[j], and with relu also
+ * z[i·ld + j] = (a > 0 ? a : 0)·mask[i·ld + j] (mask 0: no dropout). a, z, mask point at the block's
+ * first column. The bits of the JavaScript loops (a float32 sum, [a > 0]·a, a float32 product).
+ */
+export function bias_relu(s: usize, b: usize, a: usize, z: usize, mask: usize, rows: i32, n: i32, ld: i32, relu: bool): void {
+  const end4 = <usize>(n & ~3) << 2;
+  const end = <usize>n << 2;
+  const ldb = <usize>ld << 2;
+  const zero = f32x4.splat(0);
+  for (let r = 0; r < rows; r++) {
+    let o: usize = 0;
+    for (; o < end4; o += 16) {
+      const x = f32x4.add(v128.load(s + o), v128.load(b + o));
+      v128.store(a + o, x);
+      if (!relu) continue;
+      let y = v128.and(x, f32x4.gt(x, zero));
+      if (mask != 0) y = f32x4.mul(y, v128.load(mask + o));
+      v128.store(z + o, y);
+    }
+    for (; o < end; o += 4) {
+      const x = load<f32>(s + o) + load<f32>(b + o);
+      store<f32>(a + o, x);
+      if (!relu) continue;
+      let y: f32 = x > 0 ? x : 0;
+      if (mask != 0) y *= load<f32>(mask + o);
+      store<f32>(z + o, y);
+    }
+    s += end;
+    a += ldb;
+    z += ldb;
+    if (mask != 0) mask += ldb;
+  }
+}
+
+/**
+ * The data-parallel trainer's backward prologue for the same block: for each row i in order and
+ * j < n, d = δ[i·ld + j]·mask[i·ld + j] (mask 0: none), zeroed where !(a[i·ld + j] > 0) (with relu);
+ * δ[i·ld + j] = d, s[i·n + j] = d and gb[j] += d, gb zeroed first. The bits of the JavaScript loops.
+ */
+export function relu_grad(delta: usize, a: usize, mask: usize, s: usize, gb: usize, rows: i32, n: i32, ld: i32, relu: bool): void {
+  const end4 = <usize>(n & ~3) << 2;
+  const end = <usize>n << 2;
+  const ldb = <usize>ld << 2;
+  const zero = f32x4.splat(0);
+  memory.fill(gb, 0, end);
+  for (let r = 0; r < rows; r++) {
+    let o: usize = 0;
+    for (; o < end4; o += 16) {
+      let d = v128.load(delta + o);
+      if (mask != 0) d = f32x4.mul(d, v128.load(mask + o));
+      if (relu) d = v128.and(d, f32x4.gt(v128.load(a + o), zero));
+      v128.store(delta + o, d);
+      v128.store(s + o, d);
+      v128.store(gb + o, f32x4.add(v128.load(gb + o), d));
+    }
+    for (; o < end; o += 4) {
+      let d = load<f32>(delta + o);
+      if (mask != 0) d *= load<f32>(mask + o);
+      if (relu && !(load<f32>(a + o) > 0)) d = 0;
+      store<f32>(delta + o, d);
+      store<f32>(s + o, d);
+      store<f32>(gb + o, load<f32>(gb + o) + d);
+    }
+    s += end;
+    delta += ldb;
+    a += ldb;
+    if (mask != 0) mask += ldb;
+  }
+}
+
+/**
  * C ← α·A·Bᵀ + β·C (A is M×K, B is N×K) by gemm_nt whatever the shapes: each element of C comes from
  * its own row of A and row of B by the same operations in the same order, so a row's result has the
  * same bits whether it is multiplied alone or among thousands. gemm picks packing or dot products by
