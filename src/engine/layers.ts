@@ -35,13 +35,16 @@ export function dense_forward<T extends FloatArray>(
  */
 export function dense_backward<T extends FloatArray>(
   gemm: Gemm<T>, gPrev: T | null, gW: T, gb: T, delta: T, zPrev: T, W: T,
-  rows: number, nIn: number, nOut: number, scale = 1 / rows,
+  rows: number, nIn: number, nOut: number, scale = 1 / rows, gbSummed = false,
 ): void {
   gemm(true, false, nOut, nIn, rows, scale, delta, zPrev, 0, gW);
-  gb.fill(0, 0, nOut);
-  for (let r = 0; r < rows; r++) {
-    const row = r * nOut;
-    for (let j = 0; j < nOut; j++) gb[j] += delta[row + j];
+  // gbSummed: gb already holds Σ δ over the rows, summed in this order (by the kernel's reluGrad).
+  if (!gbSummed) {
+    gb.fill(0, 0, nOut);
+    for (let r = 0; r < rows; r++) {
+      const row = r * nOut;
+      for (let j = 0; j < nOut; j++) gb[j] += delta[row + j];
+    }
   }
   for (let j = 0; j < nOut; j++) gb[j] *= scale;
   if (gPrev !== null) gemm(false, false, rows, nIn, nOut, 1, delta, W, 0, gPrev);

@@ -6,6 +6,7 @@ import {
   dropout_draw, dropout_forward, type Activation, type FloatArray, type Gemm,
 } from './layers.js';
 import { gatherRowsReference } from './kernels/reference.js';
+import type { Kernels } from './kernels/types.js';
 import { rng_uniform, type RngState } from './rng.js';
 import { layerSizes, type ParamLayout } from './spec.js';
 import type { HiddenActivation, NetworkSpec } from './types.js';
@@ -66,17 +67,42 @@ export function pass_create<T extends FloatArray>(
 }
 
 /**
+ * The kernel's elementwise passes for whole ReLU layers (Kernels.biasRelu and reluGrad), which give the
+ * JavaScript loops' bits several times faster: at batch 32 the loops of a 784-128-10 step took a fifth
+ * of it. Null where the kernel has none (the reference kernel, and Float64 passes never get them).
+ */
+export interface Fused {
+  biasRelu: NonNullable<Kernels['biasRelu']>;
+  reluGrad: NonNullable<Kernels['reluGrad']>;
+}
+
+export function fused_kernel(kernels: Pick<Kernels, 'biasRelu' | 'reluGrad'>): Fused | null {
+  return kernels.biasRelu && kernels.reluGrad
+    ? { biasRelu: kernels.biasRelu.bind(kernels), reluGrad: kernels.reluGrad.bind(kernels) }
+    : null;
+}
+
+/**
  * Forward pass over z⁽⁰⁾'s first `rows` rows: a⁽ˡ⁾ = z⁽ˡ⁻¹⁾W⁽ˡ⁾ᵀ + b⁽ˡ⁾, z⁽ˡ⁾ = h(a⁽ˡ⁾), then dropout on
  * hidden layers when rng is given (training); rng null means inference, with no dropout at all, and
  * 'drawn' applies the masks mlp_dropout_masks already put in pass.mask. `from` > 1 starts at that layer,
  * z⁽ᶠʳᵒᵐ⁻¹⁾ being already there (the data-parallel trainer computes layer 1 on several threads).
  */
 export function mlp_forward<T extends FloatArray>(
-  gemm: Gemm<T>, pass: Pass<T>, rows: number, rng: RngState | 'drawn' | null, from = 1,
+  gemm: Gemm<T>, pass: Pass<T>, rows: number, rng: RngState | 'drawn' | null, from = 1, fused: Fused | null = null,
 ): void {
   const { sizes, act, W, b, a, z } = pass;
   const L = sizes.length - 1;
   for (let l = from; l <= L; l++) {
+    // A ReLU layer in the kernel: bias, h and a drawn mask in one pass. A mask drawn here stays with
+    // dropout_forward, which scales by 1/(1 − p) in float64 where the mask holds it in float32.
+    if (fused !== null && act[l] === 'relu' && (rng === null || rng === 'drawn' || !(pass.dropout[l] > 0))) {
+      const p = pass as unknown as Pass<Float32Array>;
+      gemm(false, true, rows, sizes[l], sizes[l - 1], 1, z[l - 1], W[l], 0, a[l]);
+      const mask = rng !== null && pass.dropout[l] > 0 ? p.mask[l] : null;
+      fused.biasRelu(p.a[l], p.b[l], p.a[l], p.z[l], mask, rows, sizes[l], sizes[l], true);
+      continue;
+    }
     dense_forward(gemm, a[l], z[l - 1], W[l], b[l], rows, sizes[l - 1], sizes[l]);
     activation_forward(act[l], z[l], a[l], rows, sizes[l]);
     if (rng === null || !(pass.dropout[l] > 0)) continue;
@@ -102,14 +128,23 @@ export function mlp_dropout_masks<T extends FloatArray>(pass: Pass<T>, rows: num
  * `lowest` > 1 stops after layer `lowest`, leaving δ⁽ˡᵒʷᵉˢᵗ⁻¹⁾ (the data-parallel trainer's layer 1).
  */
 export function mlp_backward<T extends FloatArray>(
-  gemm: Gemm<T>, pass: Pass<T>, rows: number, scale = 1 / rows, lowest = 1,
+  gemm: Gemm<T>, pass: Pass<T>, rows: number, scale = 1 / rows, lowest = 1, fused: Fused | null = null,
 ): void {
   const { sizes, act, W, gW, gb, a, z, delta } = pass;
   const L = sizes.length - 1;
+  // True when the kernel already summed δ⁽ˡ⁾ over the rows into gb⁽ˡ⁾ (applying h′ of a ReLU layer).
+  let summed = false;
   for (let l = L; l >= lowest; l--) {
     const gPrev = l > 1 ? delta[l - 1] : null;
-    dense_backward(gemm, gPrev, gW[l], gb[l], delta[l], z[l - 1], W[l], rows, sizes[l - 1], sizes[l], scale);
-    if (gPrev !== null) {
+    dense_backward(gemm, gPrev, gW[l], gb[l], delta[l], z[l - 1], W[l], rows, sizes[l - 1], sizes[l], scale, summed);
+    summed = false;
+    if (gPrev !== null && fused !== null && act[l - 1] === 'relu') {
+      const p = pass as unknown as Pass<Float32Array>;
+      const n = sizes[l - 1];
+      summed = l - 1 >= lowest;
+      fused.reluGrad(p.delta[l - 1], p.a[l - 1], pass.dropout[l - 1] > 0 ? p.mask[l - 1] : null, null,
+        summed ? p.gb[l - 1] : null, rows, n, n, true);
+    } else if (gPrev !== null) {
       const count = rows * sizes[l - 1];
       if (pass.dropout[l - 1] > 0) dropout_backward(gPrev, pass.mask[l - 1], count);
       activation_backward(act[l - 1] as HiddenActivation, gPrev, a[l - 1], count);

@@ -4,7 +4,7 @@ import { reserve } from './arena.js';
 import { EngineError } from './errors.js';
 import { createKernels, type Kernels } from './kernels/index.js';
 import type { Gemm } from './layers.js';
-import { gather_kernel, mlp_forward, pass_create, pass_request, standardizer_init } from './mlp.js';
+import { fused_kernel, gather_kernel, mlp_forward, pass_create, pass_request, standardizer_init } from './mlp.js';
 import { validateModel, type Model } from './model.js';
 import { checkFinite, MAX_BATCH, paramLayout } from './spec.js';
 
@@ -68,6 +68,7 @@ export function createPredictor(model: Model, options: PredictorOptions = {}): P
   const kernels = options.kernels ?? createKernels();
   const gemm = rowwise_gemm(kernels);
   const gatherRows = gather_kernel(kernels);
+  const fused = fused_kernel(kernels);
   const buf = reserve((lengths) => kernels.arena(lengths), {
     params: layout.paramCount, mean: nIn, invStd: nIn,
     ...pass_request(network, maxBatch, 'infer'),
@@ -92,7 +93,7 @@ export function createPredictor(model: Model, options: PredictorOptions = {}): P
       for (let start = 0; start < rows; start += maxBatch) {
         const n = Math.min(maxBatch, rows - start);
         gatherRows(pass.z[0], x, nIn, null, start, n, buf.mean, buf.invStd);
-        mlp_forward(gemm, pass, n, null);
+        mlp_forward(gemm, pass, n, null, 1, fused);
         const yHat = pass.z[L];
         const at = start * nOut;
         if (targetStd === null) {

@@ -11,7 +11,7 @@ import {
   regression_metrics, tally_classes, tally_create, tally_regression, tally_reset, total_sum_of_squares, type Tally,
 } from './metrics.js';
 import {
-  gather_kernel, gather_targets, mlp_backward, mlp_dropout_masks, mlp_forward, params_init, pass_create, pass_request,
+  fused_kernel, gather_kernel, gather_targets, mlp_backward, mlp_dropout_masks, mlp_forward, params_init, pass_create, pass_request,
   robust_std, standardizer_init,
 } from './mlp.js';
 import { data_parallel_start, helper_request, type DataParallel, type HelperThreads } from './parallel/data-parallel.js';
@@ -218,6 +218,7 @@ export function createTrainer(
   };
   const updateKernels = update_kernels(kernels);
   const gatherRows = gather_kernel(kernels);
+  const fused = fused_kernel(kernels);
   const vectors = update_vectors(buf.params, buf.grads, buf.velocity, buf.moment2, layout.weightCount);
   if (options.state !== undefined) {
     const s = decodeState(options.state, identity, P);
@@ -303,7 +304,7 @@ export function createTrainer(
   function forward(rowOrder: Int32Array, start: number, rows: number, dropoutRng: RngState | null): number {
     gatherRows(pass.z[0], data.x, nIn, rowOrder, start, rows, buf.mean, buf.invStd);
     gather_targets(buf.y, nOut, rowOrder, start, rows, labels, targets, targetMean, targetStd);
-    mlp_forward(gemm, pass, rows, dropoutRng);
+    mlp_forward(gemm, pass, rows, dropoutRng, 1, fused);
     return cost.fn(pass.a[L], pass.z[L], buf.y, rows, nOut);
   }
 
@@ -315,7 +316,7 @@ export function createTrainer(
       if (!Number.isFinite(batchCost)) return batchCost;
       tally_batch(trainTally, batchCost, order, start, rows);
       cost.delta(pass.delta[L], pass.a[L], pass.z[L], buf.y, rows, nOut);
-      mlp_backward(gemm, pass, rows);
+      mlp_backward(gemm, pass, rows, 1 / rows, 1, fused);
     } else {
       // The same minibatch, masks and cost as one thread; layer 1 is computed by units on every thread.
       gatherRows(pass.z[0], data.x, nIn, order, start, rows, buf.mean, buf.invStd);

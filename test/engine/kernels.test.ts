@@ -379,10 +379,17 @@ describe('wasm epilogues of a data-parallel unit (biasRelu, reluGrad)', () => {
             gb2[j] += delta2[src + j];
           }
         }
+        const before = Float32Array.from(delta);
         k.reluGrad!(delta.subarray(j0), a.subarray(j0), masked ? mask.subarray(j0) : null, s, gb, rows, n, ld, relu);
         expect(bits(delta)).toEqual(bits(delta2));
         expect(bits(s)).toEqual(bits(s2));
         expect(bits(gb)).toEqual(bits(gb2));
+        // Without s and gb (the one-thread trainer's ReLU layers): δ alone, the same bits, s and gb untouched.
+        delta.set(before); s.fill(5); gb.fill(5);
+        k.reluGrad!(delta.subarray(j0), a.subarray(j0), masked ? mask.subarray(j0) : null, null, null, rows, n, ld, relu);
+        expect(bits(delta)).toEqual(bits(delta2));
+        expect(new Set(s)).toEqual(new Set([5]));
+        expect(new Set(gb)).toEqual(new Set([5]));
       });
     }
   }

@@ -2,7 +2,7 @@
 // momentum, Nesterov, decay, L2, dropout and early stopping do exactly what their formulas say.
 import { describe, expect, it } from 'vitest';
 import { createPredictor, createTrainer, decodeModel, EngineError, type EpochMetrics } from '../../src/engine/index.js';
-import { createKernels, createReferenceKernels } from '../../src/engine/kernels/index.js';
+import { createKernels, createReferenceKernels, type Kernels } from '../../src/engine/kernels/index.js';
 import { dropout_forward } from '../../src/engine/layers.js';
 import { MAX_Z } from '../../src/engine/mlp.js';
 import { rng_seed, rng_uniform } from '../../src/engine/rng.js';
@@ -106,7 +106,29 @@ describe('reproducibility', () => {
     expect(b.exportModel()).toEqual(a.exportModel());
   });
 
-  // Once with the default kernel (wasm-simd when built) and once with the reference fallback.
+  // ReLU layers run their bias, h, mask and h′ in the kernel (biasRelu, reluGrad) when it has them; the
+  // same kernel without them runs the JavaScript loops. Two ReLU layers, the first with dropout (its mask
+  // is drawn by dropout_forward, so its forward stays in the loops; its backward is the kernel's), SGD and Adam.
+  it.each([['sgd', spec], ['adam', { ...spec, optimizer: 'adam' as const, learningRate: 0.01 }]] as const)(
+    "gives the JavaScript loops' bits with ReLU layers in the kernel (%s)", (_, s) => {
+    const relu: NetworkSpec = {
+      inputs: 4, outputs: 3, output: 'softmax', loss: 'categorical_cross_entropy',
+      hidden: [{ units: 9, activation: 'relu', dropout: 0.2 }, { units: 7, activation: 'relu', dropout: 0 }],
+    };
+    const fused = createKernels();
+    expect(fused.biasRelu && fused.reluGrad).toBeTruthy();
+    const loops: Kernels = { ...createKernels(), biasRelu: undefined, reluGrad: undefined };
+    const a = createTrainer(relu, s, blobs(120), { kernels: fused });
+    const b = createTrainer(relu, s, blobs(120), { kernels: loops });
+    expect(runAll(a).map(withoutTiming)).toEqual(runAll(b).map(withoutTiming));
+    expect(a.exportModel()).toEqual(b.exportModel());
+    // The same predictions too (inference takes the kernel's path as well).
+    const x = blobs(50).x as Float32Array;
+    expect(createPredictor(decodeModel(a.exportModel()), { kernels: createKernels() }).predict(x, 50))
+      .toEqual(createPredictor(decodeModel(a.exportModel()), { kernels: { ...createKernels(), biasRelu: undefined, reluGrad: undefined } }).predict(x, 50));
+  });
+
+  // Once with the default kernel (wasm-fma or wasm-simd) and once with the reference fallback.
   it.each([['default', createKernels], ['reference', createReferenceKernels]] as const)(
     'resumes from a saved state bit for bit: 5 epochs = 2 + save + 3 (%s kernel)', (_, kernels) => {
     const straight = createTrainer(network, spec, blobs(120), { kernels: kernels() });

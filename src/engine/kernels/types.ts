@@ -96,11 +96,12 @@ export interface Kernels {
   /**
    * Optional, its backward prologue for the same block: for each row i in order and j < n,
    * d = δ[i·ld + j]·mask[i·ld + j] (mask null: none), 0 where !(a[i·ld + j] > 0) (with relu), then
-   * δ[i·ld + j] = d, s[i·n + j] = d and gb[j] = Σᵢ d (summed in row order from 0): the bits of the
-   * JavaScript loops. Views from this arena, as in biasRelu.
+   * δ[i·ld + j] = d, s[i·n + j] = d (unless s is null) and gb[j] = Σᵢ d (summed in row order from 0;
+   * unless gb is null): the bits of the JavaScript loops. Views from this arena, as in biasRelu.
+   * The one-thread trainer calls both for whole ReLU layers (ld = n, s null, and biasRelu with s = a).
    */
   reluGrad?(
-    delta: Float32Array, a: Float32Array, mask: Float32Array | null, s: Float32Array, gb: Float32Array,
+    delta: Float32Array, a: Float32Array, mask: Float32Array | null, s: Float32Array | null, gb: Float32Array | null,
     rows: number, n: number, ld: number, relu: boolean,
   ): void;
 }

@@ -352,9 +352,10 @@ export function createWasmKernels(variant: WasmVariant = 'simd'): Kernels {
       check('reluGrad', 'delta', delta, span);
       if (relu) check('reluGrad', 'a', a, span);
       if (mask !== null) check('reluGrad', 'mask', mask, span);
-      check('reluGrad', 's', s, rows * n);
-      check('reluGrad', 'gb', gb, n);
-      wasm.relu_grad(delta.byteOffset, a.byteOffset, mask === null ? 0 : mask.byteOffset, s.byteOffset, gb.byteOffset, rows, n, ld, relu ? 1 : 0);
+      if (s !== null) check('reluGrad', 's', s, rows * n);
+      if (gb !== null) check('reluGrad', 'gb', gb, n);
+      wasm.relu_grad(delta.byteOffset, a.byteOffset, mask === null ? 0 : mask.byteOffset, s === null ? 0 : s.byteOffset,
+        gb === null ? 0 : gb.byteOffset, rows, n, ld, relu ? 1 : 0);
     },
   };
 }

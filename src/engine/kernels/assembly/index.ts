@@ -474,14 +474,15 @@ export function bias_relu(s: usize, b: usize, a: usize, z: usize, mask: usize, r
 /**
  * The data-parallel trainer's backward prologue for the same block: for each row i in order and
  * j < n, d = δ[i·ld + j]·mask[i·ld + j] (mask 0: none), zeroed where !(a[i·ld + j] > 0) (with relu);
- * δ[i·ld + j] = d, s[i·n + j] = d and gb[j] += d, gb zeroed first. The bits of the JavaScript loops.
+ * δ[i·ld + j] = d, s[i·n + j] = d (s 0: not kept) and gb[j] += d, gb zeroed first (gb 0: not summed).
+ * The bits of the JavaScript loops. The one-thread trainer uses it without s for a whole ReLU layer.
  */
 export function relu_grad(delta: usize, a: usize, mask: usize, s: usize, gb: usize, rows: i32, n: i32, ld: i32, relu: bool): void {
   const end4 = <usize>(n & ~3) << 2;
   const end = <usize>n << 2;
   const ldb = <usize>ld << 2;
   const zero = f32x4.splat(0);
-  memory.fill(gb, 0, end);
+  if (gb != 0) memory.fill(gb, 0, end);
   for (let r = 0; r < rows; r++) {
     let o: usize = 0;
     for (; o < end4; o += 16) {
@@ -489,18 +490,18 @@ export function relu_grad(delta: usize, a: usize, mask: usize, s: usize, gb: usi
       if (mask != 0) d = f32x4.mul(d, v128.load(mask + o));
       if (relu) d = v128.and(d, f32x4.gt(v128.load(a + o), zero));
       v128.store(delta + o, d);
-      v128.store(s + o, d);
-      v128.store(gb + o, f32x4.add(v128.load(gb + o), d));
+      if (s != 0) v128.store(s + o, d);
+      if (gb != 0) v128.store(gb + o, f32x4.add(v128.load(gb + o), d));
     }
     for (; o < end; o += 4) {
       let d = load<f32>(delta + o);
       if (mask != 0) d *= load<f32>(mask + o);
       if (relu && !(load<f32>(a + o) > 0)) d = 0;
       store<f32>(delta + o, d);
-      store<f32>(s + o, d);
-      store<f32>(gb + o, load<f32>(gb + o) + d);
+      if (s != 0) store<f32>(s + o, d);
+      if (gb != 0) store<f32>(gb + o, load<f32>(gb + o) + d);
     }
-    s += end;
+    if (s != 0) s += end;
     delta += ldb;
     a += ldb;
     if (mask != 0) mask += ldb;
