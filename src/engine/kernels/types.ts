@@ -83,7 +83,8 @@ export interface Kernels {
     mean: Float32Array, invStd: Float32Array,
   ): void;
   /**
-   * Optional, the data-parallel trainer's forward epilogue for a block of n units (engine/parallel):
+   * Optional, the data-parallel trainer's forward epilogue for a block of n units (engine/parallel), and
+   * the one-thread trainer's and the predictor's for whole ReLU layers (s = a, ld = n):
    * for each of `rows` rows i and j < n, a[i·ld + j] = s[i·n + j] + b[j], and with relu also
    * z[i·ld + j] = (a > 0 ? a : 0)·mask[i·ld + j] (mask null: no dropout), in float32: the bits of the
    * JavaScript loops. a, z and mask are views starting at the block's first column (z is not written

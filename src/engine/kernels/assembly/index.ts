@@ -439,7 +439,8 @@ export function standardize_bytes(z: usize, rows: i32, n: i32, mean: usize, invS
  * The data-parallel trainer's forward epilogue for a block of n units over `rows` rows: the product
  * sits in s (rows, n); for each row i and j < n, a[i·ld + j] = s[i·n + j] + b[j], and with relu also
  * z[i·ld + j] = (a > 0 ? a : 0)·mask[i·ld + j] (mask 0: no dropout). a, z, mask point at the block's
- * first column. The bits of the JavaScript loops (a float32 sum, [a > 0]·a, a float32 product).
+ * first column. The bits of the JavaScript loops (a float32 sum, [a > 0]·a, a float32 product). The
+ * one-thread trainer and the predictor use it for a whole ReLU layer, in place (s = a, ld = n).
  */
 export function bias_relu(s: usize, b: usize, a: usize, z: usize, mask: usize, rows: i32, n: i32, ld: i32, relu: bool): void {
   const end4 = <usize>(n & ~3) << 2;
