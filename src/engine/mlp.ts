@@ -67,9 +67,10 @@ export function pass_create<T extends FloatArray>(
 }
 
 /**
- * The kernel's elementwise passes for whole ReLU layers (Kernels.biasRelu and reluGrad), which give the
+ * The kernel's elementwise passes for ReLU layers (Kernels.biasRelu and reluGrad), which give the
  * JavaScript loops' bits several times faster: at batch 32 the loops of a 784-128-10 step took a fifth
- * of it. Null where the kernel has none (the reference kernel, and Float64 passes never get them).
+ * of it. Whole layers here, blocks of layer 1's units in engine/parallel. Null where the kernel has
+ * none (the reference kernel, and Float64 passes never get them).
  */
 export interface Fused {
   biasRelu: NonNullable<Kernels['biasRelu']>;

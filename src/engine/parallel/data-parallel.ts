@@ -59,7 +59,7 @@ import type { KernelShare } from '../kernels/types.js';
 import {
   activation_backward, activation_forward, activation_forward_span, dense_backward, dropout_apply, dropout_backward, type Gemm,
 } from '../layers.js';
-import { mlp_backward, mlp_forward, type Pass } from '../mlp.js';
+import { fused_kernel, mlp_backward, mlp_forward, type Fused, type Pass } from '../mlp.js';
 import { optimizer_update, update_kernels, type UpdateKernels, type UpdateSettings, type UpdateVectors } from '../optim.js';
 import { paramLayout, type ParamLayout } from '../spec.js';
 import type { HiddenActivation, NetworkSpec } from '../types.js';
@@ -145,9 +145,8 @@ export interface Units {
   threads: number;
   gemm: Gemm<Float32Array>;
   updates: UpdateKernels;
-  /** The kernel's forward epilogue and backward prologue (Kernels.biasRelu, reluGrad) when it has them, for ReLU or an output layer 1. */
-  biasRelu: NonNullable<Kernels['biasRelu']> | null;
-  reluGrad: NonNullable<Kernels['reluGrad']> | null;
+  /** The kernel's forward epilogue and backward prologue (biasRelu, reluGrad) when it has them, for ReLU or an output layer 1. */
+  fused: Fused | null;
   /** n⁽⁰⁾, n⁽¹⁾. */
   nIn: number; n1: number;
   /** Layer 1's h when it is a hidden layer (the units apply it, and h′), null when it is the output layer (the caller's). */
@@ -181,14 +180,12 @@ export function units_create(
   const hidden = network.hidden.length > 0;
   const act1 = hidden ? network.hidden[0].activation : null;
   const mask1 = hidden && network.hidden[0].dropout > 0 ? buffers.mask1 : null;
-  // The epilogues in the kernel do what the loops below do for ReLU (and for no activation at all).
-  const fused = act1 === 'relu' || act1 === null;
   return {
     threads, nIn, n1, ...buffers, act1, mask1,
     gemm: kernels.gemm.bind(kernels),
     updates: update_kernels(kernels),
-    biasRelu: fused && kernels.biasRelu ? kernels.biasRelu.bind(kernels) : null,
-    reluGrad: fused && kernels.reluGrad ? kernels.reluGrad.bind(kernels) : null,
+    // The epilogues in the kernel do what the loops below do for ReLU (and for no activation at all).
+    fused: act1 === 'relu' || act1 === null ? fused_kernel(kernels) : null,
     b1: vectors.params.subarray(b1, b1 + n1),
     gb1: vectors.grads.subarray(b1, b1 + n1),
     ranges: Array.from({ length: threads }, (_, k) => {
@@ -221,8 +218,8 @@ export function range_forward(u: Units, r: Range, rows: number): void {
   const { a1, b1, n1, z0, z1, act1, mask1 } = u;
   const stage = u.stage.subarray(rows * r.j0, rows * r.j1);
   u.gemm(false, true, rows, n, u.nIn, 1, z0, r.W, 0, stage);
-  if (u.biasRelu !== null) {
-    u.biasRelu(stage, r.b, r.a, r.z, r.mask, rows, n, n1, act1 === 'relu');
+  if (u.fused !== null) {
+    u.fused.biasRelu(stage, r.b, r.a, r.z, r.mask, rows, n, n1, act1 === 'relu');
     return;
   }
   for (let i = 0; i < rows; i++) {
@@ -247,8 +244,8 @@ export function range_gradient(u: Units, r: Range, rows: number): void {
   const scale = 1 / rows;
   const stage = u.stage.subarray(rows * r.j0, rows * r.j1);
   // ∂b is summed row after row, as dense_backward sums it, in the pass that gathers the columns.
-  if (u.reluGrad !== null) {
-    u.reluGrad(r.delta, r.a, r.mask, stage, r.gb, rows, n, n1, act1 === 'relu');
+  if (u.fused !== null) {
+    u.fused.reluGrad(r.delta, r.a, r.mask, stage, r.gb, rows, n, n1, act1 === 'relu');
   } else {
     gb1.fill(0, r.j0, r.j1);
     for (let i = 0; i < rows; i++) {
