@@ -78,8 +78,12 @@ function wasmModule(variant: WasmVariant): Compiled {
     } catch (cause) {
       throw new Error(`the wasm-${variant} kernel is not built (${url.pathname} is missing): run \`npm run build\``, { cause });
     }
-    if (variant === 'fma' && !WebAssembly.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
-    if (!WebAssembly.validate(bytes)) {
+    let valid = WebAssembly.validate(bytes);
+    if (!valid && variant === 'fma') {
+      setFlagsFromString('--experimental-wasm-relaxed-simd');
+      valid = WebAssembly.validate(bytes);
+    }
+    if (!valid) {
       throw new Error(`the wasm-${variant} kernel needs WebAssembly ${variant === 'fma' ? 'relaxed SIMD' : 'SIMD'}, which this runtime lacks`);
     }
     const module = new WebAssembly.Module(bytes);
